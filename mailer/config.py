@@ -1,0 +1,379 @@
+"""Settings from one TOML file plus the environment.
+
+This module is the only reader of ``os.environ``: every other module receives a
+``Settings``. Any key may come from the environment as ``MAILER_<SECTION>__<KEY>``
+(``MAILER_IMAP__PASSWORD`` for ``[imap] password``), so a secret never has to sit
+in the file. A bad or missing key raises ``ConfigError`` naming the key; the CLI
+turns that into one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from email_validator import EmailNotValidError, validate_email
+
+from mailer.errors import ConfigError
+
+LANGUAGES = ("fi", "sv", "en")
+SECURITY_MODES = ("none", "starttls", "ssl")
+ENV_PREFIX = "MAILER_"
+
+
+@dataclass(frozen=True)
+class OAuth2Settings:
+    """Where a bearer token for XOAUTH2 comes from.
+
+    ``command`` is run and its stdout (stripped) is the token: the administrator
+    plugs in MSAL, google-auth or any helper without the daemon knowing the
+    provider. ``token`` is a fixed token, for tests and short-lived setups.
+    """
+
+    command: str | None = None
+    token: str | None = None
+
+
+@dataclass(frozen=True)
+class ImapSettings:
+    host: str
+    port: int
+    security: str
+    username: str
+    password: str | None
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"
+    shunt_folder: str = "Shunt"
+    auth: str = "password"  # password | xoauth2
+    oauth2: OAuth2Settings = field(default_factory=OAuth2Settings)
+    ca_file: str | None = None
+    timeout: float = 30.0
+    idle_renew_seconds: float = 540.0
+    poll_seconds: float = 30.0
+    batch_size: int = 100
+
+
+@dataclass(frozen=True)
+class MaildirSettings:
+    path: Path
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str = "none"
+    username: str | None = None
+    password: str | None = None
+    auth: str = "password"  # password | xoauth2 | none
+    oauth2: OAuth2Settings = field(default_factory=OAuth2Settings)
+    ca_file: str | None = None
+    connections: int = 4
+    timeout: float = 60.0
+    local_hostname: str = "localhost"
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    name: str
+    address: str
+    coordinators: tuple[str, ...]
+    language: str
+    timezone: str
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def local_part(self) -> str:
+        return self.address.split("@", 1)[0]
+
+    @property
+    def domain(self) -> str:
+        return self.address.split("@", 1)[1]
+
+    def sub_address(self, detail: str) -> str:
+        """``verkosto+detail@domain``: the plus-address the service answers on."""
+        return f"{self.local_part}+{detail}@{self.domain}"
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    secret: str | None = None
+    trusted_authserv_id: str | None = None
+    auto_reply_limit_per_day: int = 10
+    max_message_bytes: int = 25 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class OutboxSettings:
+    max_attempts: int = 12
+    first_retry_seconds: float = 60.0
+    max_retry_seconds: float = 3600.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    network: NetworkSettings
+    database_url: str
+    imap: ImapSettings | None
+    maildir: MaildirSettings | None
+    smtp: SmtpSettings
+    security: SecuritySettings
+    outbox: OutboxSettings
+    rules_dir: Path
+    templates_dir: Path
+    data_dir: Path
+    source: Path | None = None
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        section, _, key = name[len(ENV_PREFIX) :].partition("__")
+        out.setdefault(section.lower(), {})[key.lower()] = value
+    return out
+
+
+class _Section:
+    """Typed access to one table, with errors that name ``section.key``."""
+
+    def __init__(self, name: str, data: dict[str, Any], env: dict[str, str]) -> None:
+        self.name = name
+        self.data = dict(data)
+        self.data.update(env)
+        self.from_env = set(env)
+
+    def _key(self, key: str) -> str:
+        return f"{self.name}.{key}"
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def str(self, key: str, default: str | None = None, *, required: bool = False) -> str:
+        value = self.data.get(key, default)
+        if value is None:
+            if required:
+                raise ConfigError(f"missing key {self._key(key)}")
+            return ""
+        if not isinstance(value, str):
+            raise ConfigError(f"{self._key(key)} must be a string")
+        return value
+
+    def opt_str(self, key: str) -> str | None:
+        value = self.data.get(key)
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            raise ConfigError(f"{self._key(key)} must be a string")
+        return value
+
+    def int(self, key: str, default: int) -> int:
+        value = self.data.get(key, default)
+        if isinstance(value, bool):
+            raise ConfigError(f"{self._key(key)} must be a whole number")
+        if isinstance(value, str):
+            try:
+                value = int(value)
+            except ValueError:
+                raise ConfigError(f"{self._key(key)} must be a whole number") from None
+        if not isinstance(value, int) or value < 0:
+            raise ConfigError(f"{self._key(key)} must be a whole number")
+        return value
+
+    def float(self, key: str, default: float) -> float:
+        value = self.data.get(key, default)
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{self._key(key)} must be a number") from None
+        if number < 0:
+            raise ConfigError(f"{self._key(key)} must not be negative")
+        return number
+
+    def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
+        value = self.str(key, default)
+        if value not in choices:
+            raise ConfigError(f"{self._key(key)} must be one of {', '.join(choices)}")
+        return value
+
+    def str_list(self, key: str) -> tuple[str, ...]:
+        value = self.data.get(key, [])
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{self._key(key)} must be a list of strings")
+        return tuple(value)
+
+
+def _address(section: _Section, key: str, value: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False, test_environment=True).normalized
+    except EmailNotValidError as exc:
+        raise ConfigError(f"{section.name}.{key} is not a valid address: {value!r}") from exc
+
+
+def _oauth2(section: _Section) -> OAuth2Settings:
+    return OAuth2Settings(
+        command=section.opt_str("oauth2_command"), token=section.opt_str("oauth2_token")
+    )
+
+
+def _resolve(base: Path, value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+def project_root() -> Path:
+    """The folder holding ``templates/`` and ``rules/``: next to the package."""
+    return Path(__file__).resolve().parent.parent
+
+
+def load_settings(
+    path: Path | None = None, environ: dict[str, str] | None = None
+) -> Settings:
+    """Read the TOML file (``--config`` or ``MAILER_CONFIG``) and overlay the environment."""
+    env = dict(os.environ if environ is None else environ)
+    if path is None and env.get("MAILER_CONFIG"):
+        path = Path(env["MAILER_CONFIG"])
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    return settings_from_dict(raw, env, base=path.parent if path else Path.cwd(), source=path)
+
+
+def settings_from_dict(
+    raw: dict[str, Any],
+    environ: dict[str, str] | None = None,
+    *,
+    base: Path | None = None,
+    source: Path | None = None,
+) -> Settings:
+    env = _env_overrides(dict(os.environ if environ is None else environ))
+    base = base or Path.cwd()
+
+    def section(name: str) -> _Section:
+        data = raw.get(name, {})
+        if not isinstance(data, dict):
+            raise ConfigError(f"[{name}] must be a table")
+        return _Section(name, data, env.get(name, {}))
+
+    net = section("network")
+    address = _address(net, "address", net.str("address", required=True))
+    coordinators = tuple(_address(net, "coordinators", a) for a in net.str_list("coordinators"))
+    if not coordinators:
+        raise ConfigError("missing key network.coordinators")
+    timezone = net.str("timezone", "Europe/Helsinki")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"network.timezone is not a known time zone: {timezone!r}") from None
+    network = NetworkSettings(
+        name=net.str("name", "Verkosto"),
+        address=address,
+        coordinators=coordinators,
+        language=net.choice("language", LANGUAGES, "fi"),
+        timezone=timezone,
+    )
+
+    imap: ImapSettings | None = None
+    maildir: MaildirSettings | None = None
+    if "imap" in raw or "imap" in env:
+        s = section("imap")
+        auth = s.choice("auth", ("password", "xoauth2"), "password")
+        password = s.opt_str("password")
+        oauth2 = _oauth2(s)
+        if auth == "password" and password is None:
+            raise ConfigError("missing key imap.password (or set MAILER_IMAP__PASSWORD)")
+        if auth == "xoauth2" and not (oauth2.command or oauth2.token):
+            raise ConfigError("missing key imap.oauth2_command (needed for auth = xoauth2)")
+        imap = ImapSettings(
+            host=s.str("host", required=True),
+            port=s.int("port", 993),
+            security=s.choice("security", SECURITY_MODES, "ssl"),
+            username=s.str("username", required=True),
+            password=password,
+            folder=s.str("folder", "INBOX"),
+            processed_folder=s.str("processed_folder", "Processed"),
+            shunt_folder=s.str("shunt_folder", "Shunt"),
+            auth=auth,
+            oauth2=oauth2,
+            ca_file=s.opt_str("ca_file"),
+            timeout=s.float("timeout", 30.0),
+            idle_renew_seconds=min(s.float("idle_renew_seconds", 540.0), 600.0),
+            poll_seconds=s.float("poll_seconds", 30.0),
+            batch_size=max(1, s.int("batch_size", 100)),
+        )
+    elif "maildir" in raw or "maildir" in env:
+        s = section("maildir")
+        maildir = MaildirSettings(path=_resolve(base, s.str("path", required=True)))
+    else:
+        raise ConfigError("missing key imap.host (or a [maildir] path for the embedded mode)")
+
+    s = section("smtp")
+    smtp_auth_default = "password" if s.opt_str("username") else "none"
+    smtp = SmtpSettings(
+        host=s.str("host", required=True),
+        port=s.int("port", 587),
+        security=s.choice("security", SECURITY_MODES, "starttls"),
+        username=s.opt_str("username"),
+        password=s.opt_str("password"),
+        auth=s.choice("auth", ("password", "xoauth2", "none"), smtp_auth_default),
+        oauth2=_oauth2(s),
+        ca_file=s.opt_str("ca_file"),
+        connections=max(1, s.int("connections", 4)),
+        timeout=s.float("timeout", 60.0),
+        local_hostname=s.str("local_hostname", network.domain),
+    )
+    if smtp.auth == "password" and (smtp.username is None or smtp.password is None):
+        raise ConfigError("missing key smtp.password (or set MAILER_SMTP__PASSWORD)")
+    if smtp.auth == "xoauth2" and not (smtp.oauth2.command or smtp.oauth2.token):
+        raise ConfigError("missing key smtp.oauth2_command (needed for auth = xoauth2)")
+
+    db = section("database")
+    database_url = db.str("url", "sqlite:///mailer.db")
+    if database_url.startswith("sqlite:///") and not database_url.startswith("sqlite:////"):
+        rel = database_url.removeprefix("sqlite:///")
+        if rel and rel != ":memory:":
+            database_url = f"sqlite:///{_resolve(base, rel)}"
+
+    sec = section("security")
+    security = SecuritySettings(
+        secret=sec.opt_str("secret"),
+        trusted_authserv_id=sec.opt_str("trusted_authserv_id"),
+        auto_reply_limit_per_day=sec.int("auto_reply_limit_per_day", 10),
+        max_message_bytes=sec.int("max_message_bytes", 25 * 1024 * 1024),
+    )
+    ob = section("outbox")
+    outbox = OutboxSettings(
+        max_attempts=max(1, ob.int("max_attempts", 12)),
+        first_retry_seconds=ob.float("first_retry_seconds", 60.0),
+        max_retry_seconds=ob.float("max_retry_seconds", 3600.0),
+    )
+    paths = section("paths")
+    root = project_root()
+    return Settings(
+        network=network,
+        database_url=database_url,
+        imap=imap,
+        maildir=maildir,
+        smtp=smtp,
+        security=security,
+        outbox=outbox,
+        rules_dir=_resolve(base, paths.str("rules", str(root / "rules"))),
+        templates_dir=_resolve(base, paths.str("templates", str(root / "templates"))),
+        data_dir=_resolve(base, paths.str("data", "data")),
+        source=source,
+    )
