@@ -1,0 +1,20 @@
+"""Yes/no predicates over a message, named in ``rules/*.toml``; they never act."""
+
+from __future__ import annotations
+
+from mailer.matchers.auto_reply import auto_reply
+from mailer.matchers.bounce import bounce
+from mailer.matchers.context import Matcher, RouteContext
+from mailer.matchers.coordinator import coordinator
+from mailer.matchers.own_mail import own_mail
+from mailer.matchers.ticket_reference import ticket_reference
+
+MATCHERS: dict[str, Matcher] = {
+    "own-mail": own_mail,
+    "auto-reply": auto_reply,
+    "bounce": bounce,
+    "coordinator": coordinator,
+    "ticket-reference": ticket_reference,
+}
+
+__all__ = ["MATCHERS", "Matcher", "RouteContext"]

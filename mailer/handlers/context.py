@@ -1,0 +1,67 @@
+"""What a handler gets: one open transaction and a way to queue mail in it.
+
+Handlers change state and queue replies in the same transaction; they never
+send mail and never touch the mailbox. ``actions`` collects one line per effect
+so ``mailer explain`` can say what a message would cause.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailer.config import Settings
+from mailer.db.models import InboundMail, Member, OutboxMessage
+from mailer.outgoing.compose import Draft
+from mailer.outgoing.outbox import automatic_replies_since, enqueue
+from mailer.reply_tokens import ReplyTokens
+from mailer.routing.engine import Decision
+from mailer.routing.rules import RuleSet
+from mailer.templates import Templates
+
+
+@dataclass
+class HandlerContext:
+    session: Session
+    settings: Settings
+    templates: Templates
+    rules: RuleSet
+    tokens: ReplyTokens
+    now: datetime
+    claim: InboundMail
+    decision: Decision
+    actions: list[str] = field(default_factory=list)
+    outcome: str = "handled"
+    folder: str = "Processed"
+    reason: str = ""
+
+    @property
+    def network(self) -> str:
+        return self.settings.network.address
+
+    def member(self, email: str) -> Member | None:
+        return self.session.scalars(select(Member).where(Member.email == email.lower())).first()
+
+    def reply_address(self, kind: str, ident: int) -> str:
+        return self.settings.network.sub_address(f"r-{self.tokens.make(kind, ident)}")
+
+    def send(self, draft: Draft, envelope_from: str | None = None) -> OutboxMessage:
+        row = enqueue(self.session, draft, self.settings.network, self.now, envelope_from)
+        self.actions.append(f"queue {draft.kind} to {', '.join(draft.to)}: {draft.subject}")
+        return row
+
+    def may_auto_reply(self, address: str) -> bool:
+        """The per-sender flood limit on automatic replies (default 10 a day)."""
+        limit = self.settings.security.auto_reply_limit_per_day
+        sent = automatic_replies_since(self.session, address, self.now - timedelta(days=1))
+        if sent >= limit:
+            self.actions.append(f"no automatic reply to {address}: {sent} sent in 24 h")
+            return False
+        return True
+
+    def file(self, reason: str, folder: str = "Processed") -> None:
+        self.outcome, self.folder, self.reason = "filed", folder, reason
+        self.actions.append(f"file in {folder}: {reason}")

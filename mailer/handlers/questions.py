@@ -1,0 +1,228 @@
+"""The question queue: a member asks, the coordinator answers from their own mail client.
+
+Who may do what is decided here from the sender, never from the reference alone:
+a reference or token only says which ticket a mail is about. Only a coordinator's
+mail becomes an answer; the asker's own mail is a follow-up; anyone else's is a
+new question, so a forged reference can never put words in the network's mouth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from mailer.db.models import Ticket, TicketEvent
+from mailer.handlers.context import HandlerContext
+from mailer.inbound.message import InboundMessage
+from mailer.matchers.coordinator import is_coordinator
+from mailer.outgoing.compose import Draft, OutgoingAttachment
+from mailer.parsing.commands import command_lines
+from mailer.parsing.language import guess_language
+from mailer.tickets import TOKEN_KIND, find_ticket
+
+NO_SUBJECT = "-"
+
+
+def _attachments(msg: InboundMessage) -> list[OutgoingAttachment]:
+    """Files the writer attached; inline images (signature logos) stay behind."""
+    return [
+        OutgoingAttachment(a.filename, a.content_type, a.data)
+        for a in msg.attachments
+        if not a.inline
+    ]
+
+
+def _event(ctx: HandlerContext, ticket: Ticket, kind: str, author: str, text: str) -> None:
+    ctx.session.add(
+        TicketEvent(
+            ticket_id=ticket.id,
+            kind=kind,
+            author=author,
+            text=text,
+            inbound_id=ctx.claim.id,
+            created_at=ctx.now,
+        )
+    )
+
+
+def _to_coordinators(
+    ctx: HandlerContext,
+    ticket: Ticket,
+    template: str,
+    text: str,
+    attachments: Sequence[OutgoingAttachment],
+) -> None:
+    network = ctx.settings.network
+    rendered = ctx.templates.render(
+        network.language, template, ticket=ticket, text=text, network=network
+    )
+    ctx.send(
+        Draft(
+            to=list(network.coordinators),
+            subject=rendered.subject,
+            text=rendered.text,
+            kind=f"ticket-{template.rsplit('/', 1)[-1]}",
+            related=f"ticket:{ticket.id}",
+            reply_to=ctx.reply_address(TOKEN_KIND, ticket.id),
+            attachments=attachments,
+            language=network.language,
+            headers={"X-Mailer-Ticket": str(ticket.id)},
+        )
+    )
+
+
+def new_question(ctx: HandlerContext, msg: InboundMessage) -> None:
+    member = ctx.member(msg.sender) if msg.sender else None
+    language = (
+        member.language
+        if member
+        else guess_language(f"{msg.subject}\n{msg.new_text}", ctx.settings.network.language)
+    )
+    ticket = Ticket(
+        member_id=member.id if member else None,
+        requester_email=msg.sender,
+        requester_name=(member.name if member and member.name else msg.sender_name),
+        organisation=member.organisation if member else "",
+        language=language,
+        subject=(msg.clean_subject or NO_SUBJECT)[:500],
+        state="open",
+        created_at=ctx.now,
+        updated_at=ctx.now,
+    )
+    ctx.session.add(ticket)
+    ctx.session.flush()
+    ctx.actions.append(f"open ticket #{ticket.id} for {msg.sender or 'an unknown sender'}")
+    # A new question keeps its whole text: a member often forwards the very
+    # thing they ask about (a council motion, a citizen's mail).
+    _event(ctx, ticket, "question", msg.sender, msg.text)
+    _to_coordinators(ctx, ticket, "questions/to_coordinator", msg.text, _attachments(msg))
+    if msg.sender and ctx.may_auto_reply(msg.sender):
+        rendered = ctx.templates.render(
+            language, "questions/ack", ticket=ticket, network=ctx.settings.network
+        )
+        row = ctx.send(
+            Draft(
+                to=[msg.sender],
+                to_name=ticket.requester_name,
+                subject=rendered.subject,
+                text=rendered.text,
+                kind="ticket-ack",
+                related=f"ticket:{ticket.id}",
+                automatic=True,
+                reply_to=ctx.reply_address(TOKEN_KIND, ticket.id),
+                in_reply_to=msg.message_id,
+                references=msg.references,
+                language=language,
+            )
+        )
+        ticket.last_member_message_id = row.message_id
+
+
+def reply(ctx: HandlerContext, msg: InboundMessage) -> None:
+    """A mail tied to a ticket by token, thread or ``[#N]``."""
+    found = find_ticket(ctx.session, msg, ctx.tokens, ctx.decision.captures.get("token"))
+    if found is None:
+        ctx.actions.append("no ticket found for the reference: treat as a new question")
+        new_question(ctx, msg)
+        return
+    ticket, how = found
+    ctx.actions.append(f"ticket #{ticket.id} found by {how}")
+    if is_coordinator(msg, ctx.settings):
+        _coordinator_reply(ctx, msg, ticket)
+    elif msg.sender and msg.sender == ticket.requester_email:
+        _follow_up(ctx, msg, ticket)
+    else:
+        ctx.actions.append(f"{msg.sender} is neither a coordinator nor the asker")
+        new_question(ctx, msg)
+
+
+def _follow_up(ctx: HandlerContext, msg: InboundMessage, ticket: Ticket) -> None:
+    text = msg.reply_text.strip() or msg.text.strip()
+    _event(ctx, ticket, "followup", msg.sender, text)
+    if ticket.state != "open":
+        ctx.actions.append(f"reopen ticket #{ticket.id} ({ticket.state} before)")
+    ticket.state, ticket.closed_at, ticket.updated_at = "open", None, ctx.now
+    _to_coordinators(ctx, ticket, "questions/followup", text, _attachments(msg))
+
+
+def _coordinator_reply(ctx: HandlerContext, msg: InboundMessage, ticket: Ticket) -> None:
+    commands, answer = command_lines(
+        msg.reply_text,
+        {
+            "close": ctx.rules.words("ticket.close"),
+            "reopen": ctx.rules.words("ticket.reopen"),
+            "note": ctx.rules.words("ticket.note"),
+        },
+    )
+    if "note" in commands:
+        _event(ctx, ticket, "note", msg.sender, answer)
+        ctx.actions.append(f"note on ticket #{ticket.id}")
+    elif answer:
+        _relay_answer(ctx, msg, ticket, answer)
+    elif not commands:
+        _tell_coordinator(ctx, msg, ticket, "nothing")
+        return
+    if "close" in commands:
+        ticket.state, ticket.closed_at = "closed", ctx.now
+        _event(ctx, ticket, "close", msg.sender, "")
+        ctx.actions.append(f"close ticket #{ticket.id}")
+    elif "reopen" in commands:
+        ticket.state, ticket.closed_at = "open", None
+        _event(ctx, ticket, "reopen", msg.sender, "")
+        ctx.actions.append(f"reopen ticket #{ticket.id}")
+    ticket.updated_at = ctx.now
+    if commands:
+        _tell_coordinator(
+            ctx, msg, ticket, "done", commands=sorted(commands), answered=bool(answer)
+        )
+
+
+def _relay_answer(ctx: HandlerContext, msg: InboundMessage, ticket: Ticket, answer: str) -> None:
+    if not ticket.requester_email:
+        _tell_coordinator(ctx, msg, ticket, "no_requester")
+        return
+    rendered = ctx.templates.render(
+        ticket.language, "questions/answer", ticket=ticket, answer=answer,
+        network=ctx.settings.network,
+    )
+    row = ctx.send(
+        Draft(
+            to=[ticket.requester_email],
+            to_name=ticket.requester_name,
+            subject=rendered.subject,
+            text=rendered.text,
+            kind="ticket-answer",
+            related=f"ticket:{ticket.id}",
+            reply_to=ctx.reply_address(TOKEN_KIND, ticket.id),
+            in_reply_to=ticket.last_member_message_id,
+            attachments=_attachments(msg),
+            language=ticket.language,
+        )
+    )
+    ticket.last_member_message_id = row.message_id
+    _event(ctx, ticket, "answer", msg.sender, answer)
+    if ticket.first_answered_at is None:
+        ticket.first_answered_at = ctx.now
+    ticket.state = "answered"
+    ctx.actions.append(f"relay the answer to {ticket.requester_email}")
+
+
+def _tell_coordinator(
+    ctx: HandlerContext, msg: InboundMessage, ticket: Ticket, what: str, **extra: object
+) -> None:
+    network = ctx.settings.network
+    rendered = ctx.templates.render(
+        network.language, f"questions/coordinator_{what}", ticket=ticket, network=network, **extra
+    )
+    ctx.send(
+        Draft(
+            to=[msg.sender],
+            subject=rendered.subject,
+            text=rendered.text,
+            kind=f"ticket-coordinator-{what}",
+            related=f"ticket:{ticket.id}",
+            automatic=True,
+            reply_to=ctx.reply_address(TOKEN_KIND, ticket.id),
+            in_reply_to=msg.message_id,
+            language=network.language,
+        )
+    )

@@ -1,0 +1,77 @@
+"""Every user-facing string lives in ``templates/<lang>/``; this renders them.
+
+A message template is a pair: ``NAME.subject.j2`` (one line) and ``NAME.txt.j2``.
+``StrictUndefined`` makes a typo fail in the test that renders every template,
+not in a member's inbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from mailer.config import LANGUAGES
+
+_DATETIME_FORMATS = {
+    "fi": "EEE d.M.yyyy 'klo' H.mm",
+    "sv": "EEE d.M.yyyy 'kl.' H.mm",
+    "en": "EEE d MMM yyyy 'at' H:mm",
+}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+
+
+class Templates:
+    def __init__(self, root: Path, timezone: ZoneInfo, default_language: str) -> None:
+        self.root = root
+        self.tz = timezone
+        self.default_language = default_language
+        self.env = Environment(
+            loader=FileSystemLoader(str(root)),
+            undefined=StrictUndefined,
+            autoescape=select_autoescape(["html"]),
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        self.env.filters["datetime"] = self._format_datetime
+
+    def _format_datetime(self, value: datetime, language: str = "fi") -> str:
+        return format_datetime(
+            value.astimezone(self.tz), _DATETIME_FORMATS[language], locale=language
+        )
+
+    def language(self, wanted: str | None) -> str:
+        return wanted if wanted in LANGUAGES else self.default_language
+
+    def render(self, language: str | None, name: str, **context: Any) -> Rendered:
+        lang = self.language(language)
+        context.setdefault("lang", lang)
+        subject = self.env.get_template(f"{lang}/{name}.subject.j2").render(**context)
+        text = self.env.get_template(f"{lang}/{name}.txt.j2").render(**context)
+        return Rendered(subject=" ".join(subject.split()), text=text)
+
+    def text(self, language: str | None, name: str, **context: Any) -> str:
+        """A fragment (``NAME.txt.j2`` only), e.g. a footer or a CLI message."""
+        lang = self.language(language)
+        context.setdefault("lang", lang)
+        return self.env.get_template(f"{lang}/{name}.txt.j2").render(**context)
+
+    def names(self) -> list[str]:
+        """Every message or fragment name, as found under the default language."""
+        base = self.root / self.default_language
+        found = {
+            str(p.relative_to(base)).removesuffix(".txt.j2")
+            for p in base.rglob("*.txt.j2")
+        }
+        return sorted(found)
