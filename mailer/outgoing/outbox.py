@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -184,10 +184,16 @@ class Outbox:
                         row.next_attempt_at = now + timedelta(seconds=delay)
                         stats.retried += 1
 
-    async def drain(self, sender: Sender, parallel: int = 8, batch: int = 200) -> DrainStats:
-        """Send everything due now; returns when nothing due is left."""
+    async def drain(
+        self,
+        sender: Sender,
+        parallel: int = 8,
+        batch: int = 200,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> DrainStats:
+        """Send everything due now; returns when nothing due is left (or on stop)."""
         stats = DrainStats()
-        while True:
+        while not should_stop():
             taken = await asyncio.to_thread(self._lease, batch)
             if not taken:
                 return stats
@@ -200,6 +206,7 @@ class Outbox:
                 await asyncio.to_thread(self._record, pk, outcome, stats)
 
             await asyncio.gather(*(one(item) for item in taken))
+        return stats
 
     def next_due(self) -> datetime | None:
         with self.db.transaction() as session:

@@ -1,0 +1,285 @@
+"""The ``mailer`` command. Exit codes: 0 done, 1 failure, 2 bad usage or configuration."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import func, select
+
+from mailer import logs
+from mailer.app import App
+from mailer.clock import Clock, parse_now
+from mailer.config import Settings, load_settings
+from mailer.db.models import Member, OutboxMessage, OutboxRecipient, Ticket
+from mailer.errors import ConfigError, MailerError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Runs a network of public-transport planners from one mailbox.",
+)
+members_app = typer.Typer(no_args_is_help=True, help="The members' roster.")
+queue_app = typer.Typer(no_args_is_help=True, help="The question queue.")
+app.add_typer(members_app, name="members")
+app.add_typer(queue_app, name="queue")
+
+out = Console()
+
+
+@dataclass
+class Options:
+    config: Path | None
+    now: str | None
+
+    def settings(self) -> Settings:
+        return load_settings(self.config)
+
+    def clock(self, settings: Settings) -> Clock:
+        if not self.now:
+            return Clock()
+        try:
+            return Clock.starting_at(parse_now(self.now, settings.network.tz))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+
+    def build(self) -> App:
+        settings = self.settings()
+        return App.build(settings, self.clock(settings))
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="mailer.toml (default: $MAILER_CONFIG)"),
+    ] = None,
+    now: Annotated[
+        str | None,
+        typer.Option("--now", help="act as if the clock read 'YYYY-MM-DD HH:MM' (network time)"),
+    ] = None,
+) -> None:
+    ctx.obj = Options(config=config, now=now)
+
+
+def _options(ctx: typer.Context) -> Options:
+    assert isinstance(ctx.obj, Options)
+    return ctx.obj
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Option(help="where to write the starter config")] = Path(
+        "mailer.toml"
+    ),
+    force: Annotated[bool, typer.Option(help="overwrite an existing file")] = False,
+) -> None:
+    """Write a commented starter mailer.toml and create the database."""
+    from mailer.starter import STARTER_CONFIG, database_url_of
+
+    if path.exists() and not force:
+        raise ConfigError(f"{path} exists; use --force to overwrite it")
+    path.write_text(STARTER_CONFIG, encoding="utf-8")
+    from mailer.db.engine import Database
+
+    db = Database(database_url_of(path))
+    db.upgrade()
+    db.dispose()
+    out.print(f"wrote {path} and created the database; edit it, then run: mailer run")
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    once: Annotated[bool, typer.Option("--once", help="one full cycle, then exit")] = False,
+) -> None:
+    """The daemon: watch the mailbox, act, run the schedule, send the outbox."""
+    from mailer.daemon import Daemon
+
+    logs.setup()
+    service = _options(ctx).build()
+    try:
+        daemon = Daemon(service)
+        if once:
+            asyncio.run(daemon.run_once())
+        else:
+            asyncio.run(daemon.run())
+    finally:
+        service.close()
+
+
+@app.command()
+def demo(
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="keep the demo's files here")
+    ] = None,
+) -> None:
+    """The whole service on embedded parts, walking through a question and its answer."""
+    from mailer.demo import run_demo
+
+    run_demo(directory, out)
+
+
+@app.command()
+def explain(ctx: typer.Context, message: Path) -> None:
+    """Show how a message would be routed and what it would cause (nothing is changed)."""
+    service = _options(ctx).build()
+    try:
+        result = service.pipeline.explain(message.read_bytes())
+    finally:
+        service.close()
+    out.print(f"[bold]{message}[/bold]")
+    for step in result.walk:
+        out.print(f"  {step}")
+    out.print(f"handler: {result.handler or '-'}   outcome: {result.outcome}   "
+              f"folder: {result.folder}")
+    if result.reason:
+        out.print(f"reason: {result.reason}")
+    for action in result.actions:
+        out.print(f"  would {action}")
+
+
+@members_app.command("import")
+def members_import(ctx: typer.Context, file: Path) -> None:
+    """Add or update members from a CSV file (email,name,organisation,language)."""
+    from mailer.roster import import_csv
+
+    service = _options(ctx).build()
+    try:
+        with service.db.transaction() as session:
+            report = import_csv(
+                session, file, service.settings.network.language, service.clock.now()
+            )
+    except FileNotFoundError:
+        raise ConfigError(f"no such file: {file}") from None
+    finally:
+        service.close()
+    for line, reason in report.errors:
+        typer.echo(f"{file}:{line}: {reason}", err=True)
+    out.print(
+        f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{len(report.errors)} bad rows"
+    )
+    if report.errors and not (report.added or report.updated or report.unchanged):
+        raise typer.Exit(1)
+
+
+def _print(rows: list[dict[str, Any]], as_json: bool, title: str, columns: list[str]) -> None:
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        return
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(row[c]) if row[c] is not None else "" for c in columns))
+    out.print(table)
+
+
+@members_app.command("list")
+def members_list(
+    ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False
+) -> None:
+    """The roster."""
+    service = _options(ctx).build()
+    try:
+        with service.db.transaction() as session:
+            rows = [
+                {"email": m.email, "name": m.name, "organisation": m.organisation,
+                 "language": m.language}
+                for m in session.scalars(select(Member).order_by(Member.organisation, Member.name))
+            ]
+    finally:
+        service.close()
+    _print(rows, as_json, f"Members ({len(rows)})", ["email", "name", "organisation", "language"])
+
+
+def _age(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} h"
+    return f"{hours // 24} d"
+
+
+@queue_app.command("list")
+def queue_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    state: Annotated[
+        str | None, typer.Option(help="only tickets in this state: open, answered, closed")
+    ] = None,
+) -> None:
+    """Tickets with their state and age, oldest open first; failed deliveries shown."""
+    service = _options(ctx).build()
+    now = service.clock.now()
+    try:
+        with service.db.transaction() as session:
+            failed = dict(
+                session.execute(
+                    select(OutboxMessage.related, func.count(OutboxRecipient.id))
+                    .join(OutboxRecipient, OutboxRecipient.message_pk == OutboxMessage.id)
+                    .where(OutboxRecipient.state == "failed")
+                    .group_by(OutboxMessage.related)
+                ).tuples()
+            )
+            query = select(Ticket).order_by(Ticket.id)
+            if state:
+                query = query.where(Ticket.state == state)
+            rows = [
+                {
+                    "ref": t.id,
+                    "state": t.state,
+                    "age": _age((now - t.created_at).total_seconds()),
+                    "age_seconds": int((now - t.created_at).total_seconds()),
+                    "from": t.requester_email,
+                    "name": t.requester_name,
+                    "organisation": t.organisation,
+                    "subject": t.subject,
+                    "created_at": t.created_at.isoformat(),
+                    "first_answered_at": t.first_answered_at.isoformat()
+                    if t.first_answered_at else None,
+                    "failed_deliveries": failed.get(f"ticket:{t.id}", 0),
+                }
+                for t in session.scalars(query)
+            ]
+    finally:
+        service.close()
+    _print(
+        rows, as_json, f"Questions ({len(rows)})",
+        ["ref", "state", "age", "from", "organisation", "subject", "failed_deliveries"],
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: configuration errors become one line on stderr and exit code 2."""
+    try:
+        app(args=argv, prog_name="mailer", standalone_mode=False)
+    except ConfigError as exc:
+        print(f"mailer: {exc}", file=sys.stderr)
+        return 2
+    except MailerError as exc:
+        print(f"mailer: {exc}", file=sys.stderr)
+        return 1
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        return 1
+    except Exception as exc:  # noqa: BLE001 - click's usage errors and friends
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return 2 if isinstance(exc, click.UsageError) else 1
+        raise
+    return 0

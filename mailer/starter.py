@@ -1,0 +1,73 @@
+"""The commented starter configuration ``mailer init`` writes."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+STARTER_CONFIG = """\
+# mailer.toml - configuration of the network mailbox service.
+# Any key can also come from the environment: MAILER_<SECTION>__<KEY>, e.g.
+# MAILER_IMAP__PASSWORD for [imap] password. Keep secrets there, not here.
+
+[network]
+name = "Pienet joukot, iso merkitys"
+address = "verkosto@example.test"          # the network mailbox
+coordinators = ["koordinaattori@example.test"]
+language = "fi"                            # default for new members: fi | sv | en
+timezone = "Europe/Helsinki"
+
+[imap]                                     # or leave out [imap] and set [maildir] path = "..."
+host = "127.0.0.1"
+port = 1143
+security = "none"                          # none | starttls | ssl
+username = "verkosto"
+# password = "..."                         # or MAILER_IMAP__PASSWORD
+# auth = "xoauth2"                         # Microsoft 365 / Gmail: OAuth2 instead of a password
+# oauth2_command = "/usr/local/bin/get-token"   # prints an access token on stdout
+folder = "INBOX"
+processed_folder = "Processed"             # handled mail is moved here
+shunt_folder = "Shunt"                     # mail that could not be handled, with the reason logged
+
+[smtp]
+host = "127.0.0.1"
+port = 2525
+security = "none"                          # none | starttls | ssl
+# username = "verkosto"                    # optional
+# password = "..."                         # or MAILER_SMTP__PASSWORD
+# auth = "xoauth2"
+# oauth2_command = "/usr/local/bin/get-token"
+connections = 4                            # parallel SMTP connections
+
+[database]
+url = "sqlite:///mailer.db"                # or postgresql+psycopg://user@host/db
+
+[security]
+# secret = "..."                           # signs reply tokens; generated and kept in the
+                                           # database when not set (MAILER_SECURITY__SECRET)
+# trusted_authserv_id = "mx.example.test"  # trust Authentication-Results from this server only
+auto_reply_limit_per_day = 10              # automatic replies per sender per day
+max_message_bytes = 26214400               # larger messages are answered and filed in Shunt
+
+[outbox]
+max_attempts = 12                          # temporary failures are retried this often
+first_retry_seconds = 60                   # then doubling, up to
+max_retry_seconds = 3600
+"""
+
+
+def database_url_of(path: Path) -> str:
+    """The database URL of a config file, resolved like ``load_settings`` does."""
+    from mailer.config import settings_from_dict
+
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    url = data.get("database", {}).get("url", "sqlite:///mailer.db")
+    if not url.startswith("sqlite:///") or url.startswith("sqlite:////"):
+        return str(url)
+    minimal = {
+        "network": {"address": "a@example.test", "coordinators": ["b@example.test"]},
+        "maildir": {"path": "."},
+        "smtp": {"host": "localhost"},
+        "database": {"url": url},
+    }
+    return settings_from_dict(minimal, {}, base=path.parent.resolve()).database_url

@@ -1,0 +1,55 @@
+"""The daemon's schedule, readable at a glance; ``python scheduler.py`` starts the daemon.
+
+APScheduler only wakes the jobs; each job asks the database what is due (see
+``mailer/jobs.py``), so a run missed while the daemon was down is caught up by the
+next one, and a run that happens twice sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from mailer import jobs
+
+if TYPE_CHECKING:
+    from mailer.daemon import Daemon
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    func: Callable[[Daemon], Awaitable[None]]
+    trigger: BaseTrigger
+
+    async def run(self, daemon: Daemon) -> None:
+        await self.func(daemon)
+
+
+JOBS: list[Job] = [
+    # job            what it does                                 when
+    Job("outbox",      jobs.wake_outbox,   IntervalTrigger(seconds=15)),  # retries due
+    Job("inbox-sweep", jobs.sweep_inbox,   IntervalTrigger(seconds=60)),  # under IDLE
+]
+
+
+def start_schedule(daemon: Daemon) -> AsyncIOScheduler:
+    schedule = AsyncIOScheduler(timezone=daemon.app.settings.network.timezone)
+    for job in JOBS:
+        schedule.add_job(
+            job.func, job.trigger, args=[daemon], id=job.name, coalesce=True, max_instances=1
+        )
+    schedule.start()
+    return schedule
+
+
+if __name__ == "__main__":
+    from mailer.cli import main
+
+    sys.exit(main(["run", *sys.argv[1:]]))
