@@ -32,11 +32,13 @@ class Job:
         await self.func(daemon)
 
 
+# fmt: off
 JOBS: list[Job] = [
-    # job            what it does                                 when
-    Job("outbox",      jobs.wake_outbox,   IntervalTrigger(seconds=15)),  # retries due
-    Job("inbox-sweep", jobs.sweep_inbox,   IntervalTrigger(seconds=60)),  # under IDLE
+    #   name           what it does         when
+    Job("outbox",      jobs.wake_outbox,    IntervalTrigger(seconds=15)),  # retries come due
+    Job("inbox-sweep", jobs.sweep_inbox,    IntervalTrigger(seconds=60)),  # a net under IDLE
 ]
+# fmt: on
 
 
 def start_schedule(daemon: Daemon) -> AsyncIOScheduler:

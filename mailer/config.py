@@ -23,6 +23,7 @@ from mailer.errors import ConfigError
 LANGUAGES = ("fi", "sv", "en")
 SECURITY_MODES = ("none", "starttls", "ssl")
 ENV_PREFIX = "MAILER_"
+DEFAULT_DATABASE = "sqlite:///mailer.db"
 
 
 @dataclass(frozen=True)
@@ -231,14 +232,21 @@ def _resolve(base: Path, value: str) -> Path:
     return path if path.is_absolute() else base / path
 
 
+def resolve_database_url(url: str, base: Path) -> str:
+    """A relative SQLite path is relative to the config file, not to the cwd."""
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        relative = url.removeprefix("sqlite:///")
+        if relative and relative != ":memory:":
+            return f"sqlite:///{_resolve(base, relative)}"
+    return url
+
+
 def project_root() -> Path:
     """The folder holding ``templates/`` and ``rules/``: next to the package."""
     return Path(__file__).resolve().parent.parent
 
 
-def load_settings(
-    path: Path | None = None, environ: dict[str, str] | None = None
-) -> Settings:
+def load_settings(path: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
     """Read the TOML file (``--config`` or ``MAILER_CONFIG``) and overlay the environment."""
     env = dict(os.environ if environ is None else environ)
     if path is None and env.get("MAILER_CONFIG"):
@@ -342,12 +350,7 @@ def settings_from_dict(
     if smtp.auth == "xoauth2" and not (smtp.oauth2.command or smtp.oauth2.token):
         raise ConfigError("missing key smtp.oauth2_command (needed for auth = xoauth2)")
 
-    db = section("database")
-    database_url = db.str("url", "sqlite:///mailer.db")
-    if database_url.startswith("sqlite:///") and not database_url.startswith("sqlite:////"):
-        rel = database_url.removeprefix("sqlite:///")
-        if rel and rel != ":memory:":
-            database_url = f"sqlite:///{_resolve(base, rel)}"
+    database_url = resolve_database_url(section("database").str("url", DEFAULT_DATABASE), base)
 
     sec = section("security")
     security = SecuritySettings(

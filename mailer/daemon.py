@@ -11,6 +11,7 @@ in half, and every message already handled is moved before exit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import signal
@@ -129,8 +130,9 @@ class Daemon:
                 await asyncio.to_thread(self.inbox_cycle, self.wake_outbox)
                 backoff = 0.5
             except (MailboxError, OSError) as exc:
-                log.warning("mailbox unavailable; retrying", extra={"error": repr(exc),
-                                                                  "retry_in": backoff})
+                log.warning(
+                    "mailbox unavailable; retrying", extra={"error": repr(exc), "retry_in": backoff}
+                )
                 self.disconnect()
                 await self._sleep(backoff * random.uniform(0.8, 1.2))
                 backoff = min(backoff * 2, MAX_BACKOFF)
@@ -145,17 +147,15 @@ class Daemon:
                 break
             try:
                 await self.app.outbox.drain(sender, should_stop=self.stopping.is_set)
-            except Exception:  # noqa: BLE001 - a database hiccup must not end the daemon
+            except Exception:
                 log.exception("outbox drain failed")
                 await self._sleep(5.0)
                 self._outbox_event.set()
 
     async def _sleep(self, seconds: float) -> None:
         assert self._stopped is not None
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopped.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
 
     async def run(self, ready: Callable[[], None] | None = None) -> None:
         from scheduler import start_schedule

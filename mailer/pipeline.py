@@ -115,19 +115,30 @@ class Pipeline:
         except Exception as exc:  # noqa: BLE001 - shunt the message, keep the daemon
             log.error(
                 "handling failed; message shunted",
-                extra={"key": fetched.key, "message_id": msg.message_id,
-                       "traceback": traceback.format_exc()},
+                extra={
+                    "key": fetched.key,
+                    "message_id": msg.message_id,
+                    "traceback": traceback.format_exc(),
+                },
             )
             return self._shunt(mailbox, uidvalidity, fetched.key, msg, f"error: {exc!r}")
         log.info(
             "message handled",
-            extra={"key": fetched.key, "message_id": msg.message_id, "sender": msg.sender,
-                   "handler": result.handler, "outcome": result.outcome,
-                   "folder": result.folder, "reason": result.reason},
+            extra={
+                "key": fetched.key,
+                "message_id": msg.message_id,
+                "sender": msg.sender,
+                "handler": result.handler,
+                "outcome": result.outcome,
+                "folder": result.folder,
+                "reason": result.reason,
+            },
         )
         return result
 
-    def _claim(self, mailbox: str, uidvalidity: int, key: str, msg: InboundMessage | None) -> InboundMail:
+    def _claim(
+        self, mailbox: str, uidvalidity: int, key: str, msg: InboundMessage | None
+    ) -> InboundMail:
         return InboundMail(
             mailbox=mailbox,
             uidvalidity=uidvalidity,
@@ -199,9 +210,7 @@ class Pipeline:
             )
         ctx.file(f"too large: {size} bytes, limit {limit}", self.shunt)
 
-    def _duplicate(
-        self, mailbox: str, uidvalidity: int, key: str, msg: InboundMessage
-    ) -> Result:
+    def _duplicate(self, mailbox: str, uidvalidity: int, key: str, msg: InboundMessage) -> Result:
         """Same Message-ID to the same address again: a duplicate delivery, handled once."""
         reason = f"duplicate of an earlier message {msg.message_id}"
         claim = self._claim(mailbox, uidvalidity, key, None)

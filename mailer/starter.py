@@ -5,6 +5,8 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+from mailer.config import DEFAULT_DATABASE, resolve_database_url
+
 STARTER_CONFIG = """\
 # mailer.toml - configuration of the network mailbox service.
 # Any key can also come from the environment: MAILER_<SECTION>__<KEY>, e.g.
@@ -57,17 +59,7 @@ max_retry_seconds = 3600
 
 
 def database_url_of(path: Path) -> str:
-    """The database URL of a config file, resolved like ``load_settings`` does."""
-    from mailer.config import settings_from_dict
-
+    """The database URL of a config file, resolved as ``load_settings`` does."""
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    url = data.get("database", {}).get("url", "sqlite:///mailer.db")
-    if not url.startswith("sqlite:///") or url.startswith("sqlite:////"):
-        return str(url)
-    minimal = {
-        "network": {"address": "a@example.test", "coordinators": ["b@example.test"]},
-        "maildir": {"path": "."},
-        "smtp": {"host": "localhost"},
-        "database": {"url": url},
-    }
-    return settings_from_dict(minimal, {}, base=path.parent.resolve()).database_url
+    url = data.get("database", {}).get("url", DEFAULT_DATABASE)
+    return resolve_database_url(str(url), path.parent.resolve())

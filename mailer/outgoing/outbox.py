@@ -91,15 +91,18 @@ def enqueue(
 
 def automatic_replies_since(session: Session, address: str, since: datetime) -> int:
     """How many automatic replies went to ``address``: the per-sender flood limit."""
-    return session.scalar(
-        select(func.count(OutboxRecipient.id))
-        .join(OutboxMessage, OutboxRecipient.message_pk == OutboxMessage.id)
-        .where(
-            OutboxRecipient.address == address.lower(),
-            OutboxMessage.automatic.is_(True),
-            OutboxMessage.created_at >= since,
+    return (
+        session.scalar(
+            select(func.count(OutboxRecipient.id))
+            .join(OutboxMessage, OutboxRecipient.message_pk == OutboxMessage.id)
+            .where(
+                OutboxRecipient.address == address.lower(),
+                OutboxMessage.automatic.is_(True),
+                OutboxMessage.created_at >= since,
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 class Outbox:
@@ -113,13 +116,19 @@ class Outbox:
         now = self.clock.now()
         taken: list[tuple[int, str, bytes, list[str]]] = []
         with self.db.transaction() as session:
-            due = session.execute(
-                select(OutboxRecipient.message_pk)
-                .where(OutboxRecipient.state == "queued", OutboxRecipient.next_attempt_at <= now)
-                .group_by(OutboxRecipient.message_pk)
-                .order_by(OutboxRecipient.message_pk)
-                .limit(limit)
-            ).scalars().all()
+            due = (
+                session.execute(
+                    select(OutboxRecipient.message_pk)
+                    .where(
+                        OutboxRecipient.state == "queued", OutboxRecipient.next_attempt_at <= now
+                    )
+                    .group_by(OutboxRecipient.message_pk)
+                    .order_by(OutboxRecipient.message_pk)
+                    .limit(limit)
+                )
+                .scalars()
+                .all()
+            )
         for pk in due:
             with self.db.transaction() as session:
                 rows = session.execute(
@@ -198,20 +207,17 @@ class Outbox:
             if not taken:
                 return stats
             gate = asyncio.Semaphore(parallel)
-
-            async def one(item: tuple[int, str, bytes, list[str]]) -> None:
-                pk, envelope_from, raw, rcpts = item
-                async with gate:
-                    outcome = await sender.send(envelope_from, rcpts, raw)
-                await asyncio.to_thread(self._record, pk, outcome, stats)
-
-            await asyncio.gather(*(one(item) for item in taken))
+            await asyncio.gather(*(self._send_one(sender, gate, item, stats) for item in taken))
         return stats
 
-    def next_due(self) -> datetime | None:
-        with self.db.transaction() as session:
-            return session.scalar(
-                select(func.min(OutboxRecipient.next_attempt_at)).where(
-                    OutboxRecipient.state == "queued"
-                )
-            )
+    async def _send_one(
+        self,
+        sender: Sender,
+        gate: asyncio.Semaphore,
+        item: tuple[int, str, bytes, list[str]],
+        stats: DrainStats,
+    ) -> None:
+        pk, envelope_from, raw, rcpts = item
+        async with gate:
+            outcome = await sender.send(envelope_from, rcpts, raw)
+        await asyncio.to_thread(self._record, pk, outcome, stats)

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-_PUNCTUATION = ".!:;,-–*_ \t"
+_PUNCTUATION = ".!:;,-\u2013*_ \t"
 
 
 def normalise_word(line: str) -> str:
     return line.strip().strip(_PUNCTUATION).casefold()
 
 
-def command_lines(
-    text: str, commands: Mapping[str, frozenset[str]]
-) -> tuple[set[str], str]:
+def command_lines(text: str, commands: Mapping[str, frozenset[str]]) -> tuple[set[str], str]:
     """Return (names of the commands found, the text without those lines)."""
     found: set[str] = set()
     kept: list[str] = []

@@ -47,7 +47,9 @@ class AddressPattern:
             elif name == "domain":
                 parts.append(re.escape(domain))
             else:
-                parts.append(f"(?P<{name}>[^@+\\s]+?)" if name != "token" else r"(?P<token>[a-z0-9-]+)")
+                parts.append(
+                    f"(?P<{name}>[^@+\\s]+?)" if name != "token" else r"(?P<token>[a-z0-9-]+)"
+                )
             pos = m.end()
         parts.append(re.escape(source[pos:]))
         return cls(source, re.compile("^" + "".join(parts) + "$", re.IGNORECASE))
@@ -83,12 +85,21 @@ class RuleSet:
             raise RulesError(f"no keyword list {name!r} in rules/keywords.toml") from None
 
 
-def _link(
-    where: str, data: dict[str, Any], local: str, domain: str, known_rules: set[str]
-) -> Link:
+def _link(where: str, data: dict[str, Any], local: str, domain: str, known_rules: set[str]) -> Link:
     allowed = {
-        "rule", "address", "keyword", "header", "pattern", "any", "action", "handler",
-        "chain", "folder", "reason", "not", "comment",
+        "rule",
+        "address",
+        "keyword",
+        "header",
+        "pattern",
+        "any",
+        "action",
+        "handler",
+        "chain",
+        "folder",
+        "reason",
+        "not",
+        "comment",
     }
     unknown = set(data) - allowed
     if unknown:
@@ -181,6 +192,4 @@ def load_rules(directory: Path, local: str, domain: str, known_rules: set[str]) 
 
 
 def _conditional(link: Link) -> bool:
-    return bool(
-        link.rule or link.address or link.keyword or link.header or link.any_deferred
-    )
+    return bool(link.rule or link.address or link.keyword or link.header or link.any_deferred)

@@ -1,0 +1,188 @@
+"""``mailer demo``: the real service on embedded parts, walked through once.
+
+Everything is real except the mail servers: SQLite, a Maildir as the network
+mailbox, and a local SMTP server (aiosmtpd) that delivers every recipient into
+its own Maildir. The members and the coordinator write the way Outlook and Gmail
+write; the service runs exactly the code ``mailer run --once`` runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import mailbox
+import smtplib
+import tempfile
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+from rich.console import Console
+from rich.panel import Panel
+
+from mailer.app import App
+from mailer.clock import Clock
+from mailer.config import load_settings
+from mailer.daemon import Daemon
+from mailer.embedded import maildir_for, start_sink
+from mailer.roster import import_csv
+
+NETWORK = "verkosto@example.test"
+COORDINATOR = "koordinaattori@example.test"
+MEMBER = "liisa.laine@uusikaupunki.example.test"
+ROSTER = f"""email,name,organisation,language
+{MEMBER},Liisa Laine,Uusikaupunki,fi
+anders.berg@jakobstad.example.test,Anders Berg,Pietarsaari / Jakobstad,sv
+"""
+
+
+def _config(root: Path, smtp_port: int) -> str:
+    return f"""
+[network]
+name = "Pienet joukot, iso merkitys"
+address = "{NETWORK}"
+coordinators = ["{COORDINATOR}"]
+language = "fi"
+timezone = "Europe/Helsinki"
+
+[maildir]
+path = "{maildir_for(root / "mail", NETWORK)}"
+
+[smtp]
+host = "127.0.0.1"
+port = {smtp_port}
+security = "none"
+
+[database]
+url = "sqlite:///{root / "mailer.db"}"
+"""
+
+
+def _send(port: int, msg: EmailMessage) -> None:
+    with smtplib.SMTP("127.0.0.1", port) as smtp:
+        smtp.send_message(msg)
+
+
+def _question() -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = f"Liisa Laine <{MEMBER}>"
+    msg["To"] = NETWORK
+    msg["Subject"] = "Koulukuljetusten kilpailutus"
+    msg["Message-ID"] = make_msgid(domain="uusikaupunki.example.test")
+    msg.set_content(
+        "Hei,\n\nonko jollakin verkoston kunnalla kokemusta koulukuljetusten ja\n"
+        "asiointiliikenteen yhteiskilpailutuksesta? Valtuustoaloite on tulossa.\n\n"
+        "Ystävällisin terveisin\nLiisa Laine\nliikennesuunnittelija, Uusikaupunki\n"
+    )
+    return msg
+
+
+def _outlook_reply(to_us: EmailMessage, text: str, sender: str, name: str) -> EmailMessage:
+    """A reply as Outlook for Windows writes it: answer on top, header block, quote."""
+    original = to_us.get_body(preferencelist=("plain",))
+    quoted = original.get_content() if original is not None else ""
+    reply = EmailMessage()
+    reply["From"] = f"{name} <{sender}>"
+    reply["To"] = str(to_us["Reply-To"] or to_us["From"])
+    reply["Subject"] = f"VS: {to_us['Subject']}"
+    reply["In-Reply-To"] = str(to_us["Message-ID"])
+    reply["References"] = str(to_us["Message-ID"])
+    reply["Message-ID"] = make_msgid(domain=sender.split("@")[1])
+    reply.set_content(
+        f"{text}\n\n"
+        f"Lähettäjä: {to_us['From']}\n"
+        f"Lähetetty: {format_datetime(to_us['Date'].datetime) if to_us['Date'] else ''}\n"
+        f"Vastaanottaja: {to_us['To']}\n"
+        f"Aihe: {to_us['Subject']}\n\n{quoted}"
+    )
+    return reply
+
+
+def _inbox(root: Path, address: str) -> list[EmailMessage]:
+    box = mailbox.Maildir(maildir_for(root / "mail", address), create=True)
+    messages = [message_from_bytes(box.get_bytes(key), policy=default) for key in box]
+    return sorted(
+        (m for m in messages if isinstance(m, EmailMessage)),
+        key=lambda m: m["Date"].datetime if m["Date"] else 0,
+    )
+
+
+def _show(console: Console, root: Path, address: str, seen: dict[str, int]) -> None:
+    messages = _inbox(root, address)
+    for msg in messages[seen.get(address, 0) :]:
+        body = msg.get_body(preferencelist=("plain",))
+        text = body.get_content().strip() if body is not None else ""
+        attachments = [p.get_filename() for p in msg.iter_attachments()]
+        header = f"From: {msg['From']}\nSubject: {msg['Subject']}"
+        if msg["Reply-To"]:
+            header += f"\nReply-To: {msg['Reply-To']}"
+        if attachments:
+            header += f"\nAttachments: {', '.join(str(a) for a in attachments)}"
+        console.print(Panel(f"{header}\n\n{text}", title=f"inbox of {address}", expand=False))
+    seen[address] = len(messages)
+
+
+def run_demo(directory: Path | None, console: Console) -> None:
+    root = directory or Path(tempfile.mkdtemp(prefix="mailer-demo-"))
+    root.mkdir(parents=True, exist_ok=True)
+    sink = start_sink(root / "mail")
+    try:
+        config = root / "mailer.toml"
+        config.write_text(_config(root, sink.port), encoding="utf-8")
+        service = App.build(load_settings(config, {}), Clock())
+        try:
+            _walk(console, root, service, sink.port)
+        finally:
+            service.close()
+    finally:
+        sink.stop()
+    console.print(f"\nThe demo's files (config, database, every Maildir) are in {root}")
+
+
+def _cycle(service: App) -> None:
+    asyncio.run(Daemon(service).run_once())
+
+
+def _walk(console: Console, root: Path, service: App, port: int) -> None:
+    seen: dict[str, int] = {}
+    roster = root / "roster.csv"
+    roster.write_text(ROSTER, encoding="utf-8")
+    with service.db.transaction() as session:
+        report = import_csv(session, roster, "fi", service.clock.now())
+    console.rule("1. The roster is imported (mailer members import)")
+    console.print(f"{report.added} members added")
+
+    console.rule("2. A member asks a question; the service acknowledges and forwards it")
+    _send(port, _question())
+    _cycle(service)
+    _show(console, root, MEMBER, seen)
+    _show(console, root, COORDINATOR, seen)
+
+    console.rule("3. The coordinator presses Reply in Outlook and answers above the quote")
+    forward = _inbox(root, COORDINATOR)[-1]
+    _send(
+        port,
+        _outlook_reply(
+            forward,
+            "Hei Liisa,\n\nAkaa kilpailutti molemmat yhdessä 2025. Kysyn heiltä "
+            "asiakirjat ja laitan ne sinulle.\n\nTerveisin\nKoordinaattori",
+            COORDINATOR,
+            "Koordinaattori",
+        ),
+    )
+    _cycle(service)
+    _show(console, root, MEMBER, seen)
+
+    console.rule("4. The member follows up by replying; it joins the same question")
+    answer = _inbox(root, MEMBER)[-1]
+    _send(port, _outlook_reply(answer, "Kiitos! Odotan asiakirjoja.", MEMBER, "Liisa Laine"))
+    _cycle(service)
+    _show(console, root, COORDINATOR, seen)
+
+    console.rule("5. The coordinator closes the question with a line SULJE")
+    followup = _inbox(root, COORDINATOR)[-1]
+    _send(port, _outlook_reply(followup, "SULJE", COORDINATOR, "Koordinaattori"))
+    _cycle(service)
+    _show(console, root, COORDINATOR, seen)
+    _show(console, root, MEMBER, seen)

@@ -1,0 +1,78 @@
+"""Every template renders in every language, with StrictUndefined catching typos."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from mailer.config import LANGUAGES, project_root
+from mailer.templates import Templates
+
+ROOT = project_root() / "templates"
+TEMPLATES = Templates(ROOT, ZoneInfo("Europe/Helsinki"), "fi")
+
+
+def _names(language: str) -> set[str]:
+    base = ROOT / language
+    return {str(p.relative_to(base)) for p in base.rglob("*.j2")}
+
+
+def _context() -> dict[str, object]:
+    """Every variable any template may use, with realistic values."""
+    ticket = SimpleNamespace(
+        id=12,
+        subject="Koulukuljetukset",
+        requester_name="Liisa Laine",
+        requester_email="liisa@example.test",
+        organisation="Uusikaupunki",
+        language="fi",
+        state="closed",
+    )
+    network = SimpleNamespace(name="Pienet joukot, iso merkitys", address="verkosto@example.test")
+    return {
+        "ticket": ticket,
+        "network": network,
+        "text": "Kysymys",
+        "answer": "Vastaus",
+        "commands": ["close", "reopen", "note"],
+        "answered": True,
+        "subject": "Iso liite",
+        "size_mb": "30.0",
+        "limit_mb": "25",
+    }
+
+
+def test_every_language_has_the_same_templates() -> None:
+    """fi, sv and en hold exactly the same template files."""
+    names = {lang: _names(lang) for lang in LANGUAGES}
+    assert names["sv"] == names["fi"]
+    assert names["en"] == names["fi"]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("name", TEMPLATES.names())
+def test_template_renders(language: str, name: str) -> None:
+    """The template renders without undefined names and says something."""
+    if (ROOT / language / f"{name}.subject.j2").exists():
+        rendered = TEMPLATES.render(language, name, **_context())
+        assert rendered.subject.strip()
+        assert "\n" not in rendered.subject
+        assert rendered.text.strip()
+    else:
+        assert TEMPLATES.text(language, name, **_context()).strip()
+
+
+def test_finnish_datetime() -> None:
+    """Times are written the Finnish way in Finnish texts."""
+    moment = datetime(2027, 2, 11, 11, 0, tzinfo=UTC)
+    assert TEMPLATES.env.filters["datetime"](moment, "fi") == "to 11.2.2027 klo 13.00"
+
+
+def test_templates_are_files_not_code() -> None:
+    """There is at least one template per language folder on disk."""
+    assert all(any((ROOT / lang).rglob("*.txt.j2")) for lang in LANGUAGES)
+    assert isinstance(ROOT, Path)
