@@ -1,0 +1,72 @@
+"""A service wired to the harness's real Dovecot and Postfix, and mail written like people do."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from harness.servers import MailServers
+
+from mailer.app import App
+from mailer.clock import Clock
+from mailer.config import settings_from_dict
+from mailer.daemon import Daemon
+
+AppFactory = Callable[..., App]
+
+
+def service_config(
+    servers: MailServers,
+    database_url: str,
+    *,
+    user: str = "network",
+    coordinators: tuple[str, ...] = ("coordinator",),
+    **sections: dict[str, Any],
+) -> dict[str, Any]:
+    raw: dict[str, Any] = {
+        "network": {
+            "name": "Pienet joukot, iso merkitys",
+            "address": servers.address(user),
+            "coordinators": [servers.address(c) for c in coordinators],
+            "language": "fi",
+        },
+        "imap": {
+            "host": "127.0.0.1",
+            "port": servers.imap_port,
+            "security": "none",
+            "username": servers.address(user),
+            "password": servers.password,
+            "poll_seconds": 2,
+        },
+        "smtp": {"host": "127.0.0.1", "port": servers.smtp_port, "security": "none"},
+        "database": {"url": database_url},
+        "outbox": {"first_retry_seconds": 1, "max_retry_seconds": 2},
+    }
+    for name, values in sections.items():
+        raw.setdefault(name, {}).update(values)
+    return raw
+
+
+@pytest.fixture
+def make_app(clean_mail: MailServers, tmp_path: Path) -> Iterator[AppFactory]:
+    """Build services against the harness; each gets its own SQLite file unless told."""
+    apps: list[App] = []
+
+    def build(database_url: str | None = None, clock: Clock | None = None, **kw: Any) -> App:
+        url = database_url or f"sqlite:///{tmp_path / f'mailer{len(apps)}.db'}"
+        settings = settings_from_dict(service_config(clean_mail, url, **kw), {}, base=tmp_path)
+        app = App.build(settings, clock)
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        app.close()
+
+
+def cycle(app: App) -> None:
+    """One `mailer run --once` cycle."""
+    asyncio.run(Daemon(app).run_once())
