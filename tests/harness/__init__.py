@@ -1,0 +1,1 @@
+"""The project's own throwaway Postfix + Dovecot, for tests (see mailserver.sh)."""
