@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from mailer.clock import Clock
 from mailer.config import Settings
 from mailer.db.engine import Database
+from mailer.errors import RulesError
 from mailer.handlers import HANDLERS
 from mailer.mailbox.base import Mailbox, Watcher
 from mailer.matchers import MATCHERS
@@ -15,7 +16,6 @@ from mailer.outgoing.smtp import SmtpSender
 from mailer.pipeline import Pipeline
 from mailer.reply_tokens import ReplyTokens, load_secret
 from mailer.routing.rules import RuleSet, load_rules
-from mailer.errors import RulesError
 from mailer.templates import Templates
 from mailer.tokens import TokenProvider
 

@@ -139,8 +139,9 @@ def explain(ctx: typer.Context, message: Path) -> None:
     out.print(f"[bold]{message}[/bold]")
     for step in result.walk:
         out.print(f"  {step}")
-    out.print(f"handler: {result.handler or '-'}   outcome: {result.outcome}   "
-              f"folder: {result.folder}")
+    out.print(
+        f"handler: {result.handler or '-'}   outcome: {result.outcome}   folder: {result.folder}"
+    )
     if result.reason:
         out.print(f"reason: {result.reason}")
     for action in result.actions:
@@ -193,8 +194,12 @@ def members_list(
     try:
         with service.db.transaction() as session:
             rows = [
-                {"email": m.email, "name": m.name, "organisation": m.organisation,
-                 "language": m.language}
+                {
+                    "email": m.email,
+                    "name": m.name,
+                    "organisation": m.organisation,
+                    "language": m.language,
+                }
                 for m in session.scalars(select(Member).order_by(Member.organisation, Member.name))
             ]
     finally:
@@ -248,7 +253,8 @@ def queue_list(
                     "subject": t.subject,
                     "created_at": t.created_at.isoformat(),
                     "first_answered_at": t.first_answered_at.isoformat()
-                    if t.first_answered_at else None,
+                    if t.first_answered_at
+                    else None,
                     "failed_deliveries": failed.get(f"ticket:{t.id}", 0),
                 }
                 for t in session.scalars(query)
@@ -256,7 +262,9 @@ def queue_list(
     finally:
         service.close()
     _print(
-        rows, as_json, f"Questions ({len(rows)})",
+        rows,
+        as_json,
+        f"Questions ({len(rows)})",
         ["ref", "state", "age", "from", "organisation", "subject", "failed_deliveries"],
     )
 
@@ -275,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
         return 1
-    except Exception as exc:  # noqa: BLE001 - click's usage errors and friends
+    except Exception as exc:
         import click
 
         if isinstance(exc, click.ClickException):

@@ -57,5 +57,5 @@ class PermanentDelivery(DeliveryError):
     """The server said no for good (5xx)."""
 
 
-class StopDaemon(BaseException):  # noqa: N818 - a control-flow signal, not an error
+class StopDaemon(BaseException):
     """Raised inside the daemon to unwind cleanly between messages."""

@@ -48,9 +48,7 @@ def _read(path: Path) -> str:
     return data.decode("latin-1")
 
 
-def import_csv(
-    session: Session, path: Path, default_language: str, now: datetime
-) -> ImportReport:
+def import_csv(session: Session, path: Path, default_language: str, now: datetime) -> ImportReport:
     text = _read(path)
     dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t") if text.strip() else csv.excel
     reader = csv.DictReader(io.StringIO(text), dialect=dialect)
@@ -78,8 +76,12 @@ def import_csv(
         member = existing.get(email)
         if member is None:
             member = Member(
-                email=email, name=name, organisation=organisation, language=language,
-                created_at=now, updated_at=now,
+                email=email,
+                name=name,
+                organisation=organisation,
+                language=language,
+                created_at=now,
+                updated_at=now,
             )
             session.add(member)
             existing[email] = member

@@ -70,8 +70,5 @@ class Templates:
     def names(self) -> list[str]:
         """Every message or fragment name, as found under the default language."""
         base = self.root / self.default_language
-        found = {
-            str(p.relative_to(base)).removesuffix(".txt.j2")
-            for p in base.rglob("*.txt.j2")
-        }
+        found = {str(p.relative_to(base)).removesuffix(".txt.j2") for p in base.rglob("*.txt.j2")}
         return sorted(found)

@@ -43,9 +43,7 @@ class TokenProvider:
                     check=False,
                 )
                 if done.returncode != 0 or not done.stdout.strip():
-                    raise ConfigError(
-                        f"oauth2_command failed with exit code {done.returncode}"
-                    )
+                    raise ConfigError(f"oauth2_command failed with exit code {done.returncode}")
                 self._token = done.stdout.strip()
                 self._fetched_at = time.monotonic()
             return self._token

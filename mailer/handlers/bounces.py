@@ -23,6 +23,8 @@ def record_bounce(ctx: HandlerContext, msg: InboundMessage) -> None:
                 created_at=ctx.now,
             )
         )
-        ctx.actions.append(f"record {'permanent' if info.permanent else 'temporary'} bounce"
-                           f" for {address or 'an unknown address'}")
+        ctx.actions.append(
+            f"record {'permanent' if info.permanent else 'temporary'} bounce"
+            f" for {address or 'an unknown address'}"
+        )
     ctx.file(f"bounce: {info.reason}"[:300])

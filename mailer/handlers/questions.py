@@ -181,7 +181,10 @@ def _relay_answer(ctx: HandlerContext, msg: InboundMessage, ticket: Ticket, answ
         _tell_coordinator(ctx, msg, ticket, "no_requester")
         return
     rendered = ctx.templates.render(
-        ticket.language, "questions/answer", ticket=ticket, answer=answer,
+        ticket.language,
+        "questions/answer",
+        ticket=ticket,
+        answer=answer,
         network=ctx.settings.network,
     )
     row = ctx.send(

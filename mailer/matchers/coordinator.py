@@ -22,9 +22,7 @@ def _authenticated(msg: InboundMessage, authserv_id: str) -> bool:
     domain = msg.sender.rpartition("@")[2]
     for value in msg.authentication_results:
         try:
-            header = authres.AuthenticationResultsHeader.parse(
-                f"Authentication-Results: {value}"
-            )
+            header = authres.AuthenticationResultsHeader.parse(f"Authentication-Results: {value}")
         except Exception:  # noqa: BLE001 - a malformed header is simply not trusted
             continue
         if str(header.authserv_id).lower() != authserv_id.lower():
@@ -33,7 +31,9 @@ def _authenticated(msg: InboundMessage, authserv_id: str) -> bool:
             if str(result.result).lower() != "pass":
                 continue
             method = str(result.method).lower()
-            props = {str(p.type) + "." + str(p.name): str(p.value).lower() for p in result.properties}
+            props = {
+                str(p.type) + "." + str(p.name): str(p.value).lower() for p in result.properties
+            }
             if method == "dmarc" and props.get("header.from") == domain:
                 return True
             if method == "dkim" and props.get("header.d", "").endswith(domain):

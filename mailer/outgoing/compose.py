@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.message import EmailMessage
 from email import message_from_bytes
+from email.message import EmailMessage
 from email.policy import SMTP, default
 from email.utils import format_datetime, formataddr, make_msgid
 
