@@ -23,6 +23,7 @@ from mailer.errors import ConfigError, MailerError
 
 app = typer.Typer(
     add_completion=False,
+    pretty_exceptions_enable=False,
     no_args_is_help=True,
     help="Runs a network of public-transport planners from one mailbox.",
 )
@@ -272,22 +273,13 @@ def queue_list(
 def main(argv: list[str] | None = None) -> int:
     """Entry point: configuration errors become one line on stderr and exit code 2."""
     try:
-        app(args=argv, prog_name="mailer", standalone_mode=False)
+        app(args=argv, prog_name="mailer")
     except ConfigError as exc:
         print(f"mailer: {exc}", file=sys.stderr)
         return 2
     except MailerError as exc:
         print(f"mailer: {exc}", file=sys.stderr)
         return 1
-    except typer.Exit as exc:
-        return int(exc.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
-        return 1
-    except Exception as exc:
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return 2 if isinstance(exc, click.UsageError) else 1
-        raise
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     return 0

@@ -18,7 +18,6 @@ import signal
 import threading
 from collections import defaultdict
 from collections.abc import Callable
-from itertools import batched
 
 from mailer.app import App
 from mailer.errors import MailboxError
@@ -53,7 +52,9 @@ class Daemon:
         uidvalidity = self.mailbox.uidvalidity()
         batch = self.app.settings.imap.batch_size if self.app.settings.imap else 100
         count = 0
-        for chunk in batched(self.mailbox.pending(), batch):
+        pending = self.mailbox.pending()
+        for start in range(0, len(pending), batch):
+            chunk = pending[start : start + batch]
             if self.stopping.is_set():
                 break
             moves: dict[str, list[str]] = defaultdict(list)

@@ -19,6 +19,7 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 
 from mailer.app import App
@@ -101,16 +102,19 @@ def _outlook_reply(to_us: EmailMessage, text: str, sender: str, name: str) -> Em
 
 def _inbox(root: Path, address: str) -> list[EmailMessage]:
     box = mailbox.Maildir(maildir_for(root / "mail", address), create=True)
-    messages = [message_from_bytes(box.get_bytes(key), policy=default) for key in box]
+    messages = [message_from_bytes(box.get_bytes(key), policy=default) for key in box.iterkeys()]
     return sorted(
         (m for m in messages if isinstance(m, EmailMessage)),
         key=lambda m: m["Date"].datetime if m["Date"] else 0,
     )
 
 
-def _show(console: Console, root: Path, address: str, seen: dict[str, int]) -> None:
-    messages = _inbox(root, address)
-    for msg in messages[seen.get(address, 0) :]:
+def _show(console: Console, root: Path, address: str, seen: set[str]) -> None:
+    """Print what arrived in this inbox since the last look."""
+    for msg in _inbox(root, address):
+        if str(msg["Message-ID"]) in seen:
+            continue
+        seen.add(str(msg["Message-ID"]))
         body = msg.get_body(preferencelist=("plain",))
         text = body.get_content().strip() if body is not None else ""
         attachments = [p.get_filename() for p in msg.iter_attachments()]
@@ -119,8 +123,9 @@ def _show(console: Console, root: Path, address: str, seen: dict[str, int]) -> N
             header += f"\nReply-To: {msg['Reply-To']}"
         if attachments:
             header += f"\nAttachments: {', '.join(str(a) for a in attachments)}"
-        console.print(Panel(f"{header}\n\n{text}", title=f"inbox of {address}", expand=False))
-    seen[address] = len(messages)
+        console.print(
+            Panel(escape(f"{header}\n\n{text}"), title=f"inbox of {address}", expand=False)
+        )
 
 
 def run_demo(directory: Path | None, console: Console) -> None:
@@ -145,7 +150,7 @@ def _cycle(service: App) -> None:
 
 
 def _walk(console: Console, root: Path, service: App, port: int) -> None:
-    seen: dict[str, int] = {}
+    seen: set[str] = set()
     roster = root / "roster.csv"
     roster.write_text(ROSTER, encoding="utf-8")
     with service.db.transaction() as session:

@@ -82,7 +82,7 @@ def compose(draft: Draft, network: NetworkSettings, now: datetime) -> tuple[str,
         msg["Content-Language"] = draft.language
     for name, value in draft.headers.items():
         msg[name] = one_line(value, 2000)
-    msg.set_content(draft.text, charset="utf-8")
+    msg.set_content(draft.text, charset="utf-8", cte="quoted-printable")
     for att in draft.attachments:
         maintype, _, subtype = att.content_type.partition("/")
         if maintype == "message":
