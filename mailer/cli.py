@@ -231,14 +231,15 @@ def queue_list(
     now = service.clock.now()
     try:
         with service.db.transaction() as session:
-            failed = dict(
-                session.execute(
+            failed: dict[str, int] = {
+                related: count
+                for related, count in session.execute(
                     select(OutboxMessage.related, func.count(OutboxRecipient.id))
                     .join(OutboxRecipient, OutboxRecipient.message_pk == OutboxMessage.id)
                     .where(OutboxRecipient.state == "failed")
                     .group_by(OutboxMessage.related)
-                ).tuples()
-            )
+                )
+            }
             query = select(Ticket).order_by(Ticket.id)
             if state:
                 query = query.where(Ticket.state == state)

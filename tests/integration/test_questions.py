@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 from harness.servers import MailServers
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.servers
 
 def _body(msg: EmailMessage) -> str:
     part = msg.get_body(preferencelist=("plain",))
-    return part.get_content() if part is not None else ""
+    return part.get_content().replace("\r\n", "\n") if part is not None else ""
 
 
 def _add_member(app: object, email: str, name: str, org: str, language: str) -> None:
@@ -31,8 +32,14 @@ def _add_member(app: object, email: str, name: str, org: str, language: str) -> 
     now = app.clock.now()
     with app.db.transaction() as session:
         session.add(
-            Member(email=email, name=name, organisation=org, language=language,
-                   created_at=now, updated_at=now)
+            Member(
+                email=email,
+                name=name,
+                organisation=org,
+                language=language,
+                created_at=now,
+                updated_at=now,
+            )
         )
 
 
@@ -45,10 +52,14 @@ def test_question_answer_follow_up_close(clean_mail: MailServers, make_app: AppF
     _add_member(app, member, "Liisa Laine", "Uusikaupunki", "fi")
 
     servers.send(
-        question(member, "Koulukuljetusten kilpailutus",
-                 "Hei,\n\nonko kokemusta yhteiskilpailutuksesta?\n\nTerveisin\nLiisa",
-                 name="Liisa Laine"),
-        member, servers.address("network"),
+        question(
+            member,
+            "Koulukuljetusten kilpailutus",
+            "Hei,\n\nonko kokemusta yhteiskilpailutuksesta?\n\nTerveisin\nLiisa",
+            name="Liisa Laine",
+        ),
+        member,
+        servers.address("network"),
     )
     servers.wait_for("network", 1)
     cycle(app)
@@ -67,11 +78,13 @@ def test_question_answer_follow_up_close(clean_mail: MailServers, make_app: AppF
     assert len(servers.messages("network", "Processed")) == 1
 
     answer = outlook_reply(
-        forward, servers.address("coordinator"),
+        forward,
+        servers.address("coordinator"),
         "Hei Liisa,\n\nAkaa kilpailutti molemmat yhdessä.\n\nTerveisin\nKoordinaattori",
     )
-    answer.add_attachment(b"%PDF-1.4 test", maintype="application", subtype="pdf",
-                          filename="tarjouspyynto.pdf")
+    answer.add_attachment(
+        b"%PDF-1.4 test", maintype="application", subtype="pdf", filename="tarjouspyynto.pdf"
+    )
     servers.send(answer, servers.address("coordinator"), str(forward["Reply-To"]))
     servers.wait_for("network", 1)
     cycle(app)
@@ -111,8 +124,10 @@ def test_question_answer_follow_up_close(clean_mail: MailServers, make_app: AppF
 
 @pytest.mark.parametrize(
     ("language", "greeting"),
-    [("sv", "Din fråga har tagits emot, referens #1."),
-     ("en", "Your question has been received, reference #1.")],
+    [
+        ("sv", "Din fråga har tagits emot, referens #1."),
+        ("en", "Your question has been received, reference #1."),
+    ],
 )
 def test_acknowledgement_in_members_language(
     clean_mail: MailServers, make_app: AppFactory, language: str, greeting: str
@@ -137,9 +152,13 @@ def test_unknown_sender_still_becomes_a_question(
     app = make_app()
     stranger = servers.address("member9")
     servers.send(
-        question(stranger, "Question about demand-responsive transport",
-                 "Hello, how do you report the trips? Thanks"),
-        stranger, servers.address("network"),
+        question(
+            stranger,
+            "Question about demand-responsive transport",
+            "Hello, how do you report the trips? Thanks",
+        ),
+        stranger,
+        servers.address("network"),
     )
     servers.wait_for("network", 1)
     cycle(app)
@@ -156,8 +175,9 @@ def test_forged_answer_from_a_member_is_not_relayed(
     servers = clean_mail
     app = make_app()
     asker, other = servers.address("member1"), servers.address("member2")
-    servers.send(question(asker, "Tilastot", "Miten raportoitte?"), asker,
-                 servers.address("network"))
+    servers.send(
+        question(asker, "Tilastot", "Miten raportoitte?"), asker, servers.address("network")
+    )
     servers.wait_for("network", 1)
     cycle(app)
     (forward,) = servers.wait_for("coordinator", 1)
@@ -171,7 +191,10 @@ def test_forged_answer_from_a_member_is_not_relayed(
 
 
 def test_reopen_and_queue_listing(
-    clean_mail: MailServers, make_app: AppFactory, capsys: pytest.CaptureFixture[str]
+    clean_mail: MailServers,
+    make_app: AppFactory,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
     """CLOSE then REOPEN from English Outlook; `mailer queue list --json` shows state and age."""
     servers = clean_mail
@@ -182,22 +205,24 @@ def test_reopen_and_queue_listing(
     cycle(app)
     (forward,) = servers.wait_for("coordinator", 1)
     for n, word in enumerate(["CLOSE", "REOPEN"], start=1):
-        servers.send(outlook_reply(forward, servers.address("coordinator"), word, language="en"),
-                     servers.address("coordinator"), str(forward["Reply-To"]))
+        servers.send(
+            outlook_reply(forward, servers.address("coordinator"), word, language="en"),
+            servers.address("coordinator"),
+            str(forward["Reply-To"]),
+        )
         servers.wait_for("network", 1)
         cycle(app)
         servers.wait_for("coordinator", 1 + n)
     config = app.settings
     assert config.source is None
-    toml = servers.dir.parent / f"cfg-{id(app)}.toml"
+    toml = tmp_path / "queue.toml"
     toml.write_text(
-        "[network]\naddress = \"network@example.test\"\n"
-        "coordinators = [\"coordinator@example.test\"]\n"
-        "[maildir]\npath = \"unused\"\n[smtp]\nhost = \"127.0.0.1\"\n"
-        f"[database]\nurl = \"{config.database_url}\"\n"
+        '[network]\naddress = "network@example.test"\n'
+        'coordinators = ["coordinator@example.test"]\n'
+        '[maildir]\npath = "unused"\n[smtp]\nhost = "127.0.0.1"\n'
+        f'[database]\nurl = "{config.database_url}"\n'
     )
     assert main(["--config", str(toml), "queue", "list", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [(r["ref"], r["state"]) for r in rows] == [(1, "open")]
     assert rows[0]["age_seconds"] >= 0
-    toml.unlink()
