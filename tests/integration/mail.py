@@ -65,8 +65,8 @@ def gmail_reply(original: EmailMessage, sender: str, text: str) -> EmailMessage:
     """Gmail: answer on top, 'On … wrote:' / '… kirjoitti:' and a '>' quote."""
     reply = _reply_headers(original, sender, "Re:")
     quoted = "\n".join(f"> {line}" if line else ">" for line in _plain(original).splitlines())
+    author = original["From"].addresses[0].addr_spec
     reply.set_content(
-        f"{text}\n\nto 26.11.2026 klo 10.12 Pienet joukot <{original['From'].addresses[0].addr_spec}>"
-        f" kirjoitti:\n\n{quoted}\n"
+        f"{text}\n\nto 26.11.2026 klo 10.12 Pienet joukot <{author}> kirjoitti:\n\n{quoted}\n"
     )
     return reply
