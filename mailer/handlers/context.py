@@ -53,8 +53,16 @@ class HandlerContext:
         self.actions.append(f"queue {draft.kind} to {', '.join(draft.to)}: {draft.subject}")
         return row
 
+    def is_own_address(self, address: str) -> bool:
+        local, _, domain = address.lower().partition("@")
+        network = self.settings.network
+        return domain == network.domain.lower() and local.split("+", 1)[0] == network.local_part
+
     def may_auto_reply(self, address: str) -> bool:
-        """The per-sender flood limit on automatic replies (default 10 a day)."""
+        """Never to ourselves; and the per-sender flood limit (default 10 a day)."""
+        if self.is_own_address(address):
+            self.actions.append(f"no automatic reply to our own address {address}")
+            return False
         limit = self.settings.security.auto_reply_limit_per_day
         sent = automatic_replies_since(self.session, address, self.now - timedelta(days=1))
         if sent >= limit:
