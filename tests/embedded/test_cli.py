@@ -1,0 +1,126 @@
+"""The `mailer` command: init, explain, members, exit codes."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from mailer.cli import main
+from mailer.db.models import Ticket
+
+from .conftest import NETWORK, Embedded
+
+Build = Callable[..., Embedded]
+
+
+def _config(env: Embedded, tmp_path: Path) -> Path:
+    settings = env.app.settings
+    path = tmp_path / "cli.toml"
+    assert settings.maildir is not None
+    path.write_text(
+        f'[network]\naddress = "{NETWORK}"\ncoordinators = ["koordinaattori@example.test"]\n'
+        f'[maildir]\npath = "{settings.maildir.path}"\n'
+        f'[smtp]\nhost = "127.0.0.1"\nport = {settings.smtp.port}\nsecurity = "none"\n'
+        f'[database]\nurl = "{settings.database_url}"\n'
+    )
+    return path
+
+
+def test_init_writes_a_commented_config_and_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`mailer init` writes a valid, commented mailer.toml and creates the database."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["init"]) == 0
+    text = (tmp_path / "mailer.toml").read_text()
+    assert text.count("#") > 10
+    data = tomllib.loads(text)
+    assert data["network"]["timezone"] == "Europe/Helsinki"
+    assert (tmp_path / "mailer.db").exists()
+    assert main(["init"]) == 2  # refuses to overwrite
+
+
+def test_missing_key_exits_2_naming_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A config without network.address fails with exit code 2 and one line naming it."""
+    config = tmp_path / "bad.toml"
+    config.write_text('[network]\ncoordinators = ["k@example.test"]\n')
+    assert main(["--config", str(config), "members", "list"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "network.address" in err
+
+
+def test_bad_now_exits_2(tmp_path: Path, embedded: Build) -> None:
+    """--now in a wrong format is a usage error."""
+    config = _config(embedded(), tmp_path)
+    assert main(["--config", str(config), "--now", "tomorrow", "queue", "list"]) == 2
+
+
+def test_unknown_command_exits_2() -> None:
+    """A mistyped command is bad usage."""
+    assert main(["nosuchcommand"]) == 2
+
+
+def test_explain_changes_nothing(
+    tmp_path: Path, embedded: Build, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`mailer explain` prints the walk and the would-be effects, and stores nothing."""
+    env = embedded()
+    config = _config(env, tmp_path)
+    eml = tmp_path / "q.eml"
+    eml.write_bytes(b"From: a@example.test\nTo: verkosto@example.test\nSubject: Hei\n\nKysymys\n")
+    assert main(["--config", str(config), "explain", str(eml)]) == 0
+    out = capsys.readouterr().out
+    assert "inbound.toml link" in out and "handler: question" in out
+    assert "would queue" in out
+    with env.app.db.transaction() as session:
+        assert session.scalar(select(func.count(Ticket.id))) == 0
+
+
+def test_explain_shows_why_an_auto_reply_is_filed(
+    tmp_path: Path, embedded: Build, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An out-of-office reply is explained as filed, with the reason."""
+    config = _config(embedded(), tmp_path)
+    eml = tmp_path / "ooo.eml"
+    eml.write_bytes(
+        b"From: a@example.test\nSubject: Automaattinen vastaus: Hei\n"
+        b"Auto-Submitted: auto-replied\n\nOlen lomalla\n"
+    )
+    assert main(["--config", str(config), "explain", str(eml)]) == 0
+    out = capsys.readouterr().out
+    assert "outcome: filed" in out and "auto" in out.lower()
+
+
+def test_members_import_and_list(
+    tmp_path: Path, embedded: Build, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Import reports bad rows by line on stderr; list --json shows the good ones."""
+    config = _config(embedded(), tmp_path)
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "email,name,organisation,language\n"
+        "liisa@uusikaupunki.example.test,Liisa Laine,Uusikaupunki,fi\n"
+        "broken address,X,Y,fi\n"
+    )
+    assert main(["--config", str(config), "members", "import", str(roster)]) == 0
+    captured = capsys.readouterr()
+    assert f"{roster}:3:" in captured.err
+    assert main(["--config", str(config), "members", "list", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["email"] for r in rows] == ["liisa@uusikaupunki.example.test"]
+
+
+def test_run_once_with_now(tmp_path: Path, embedded: Build) -> None:
+    """`mailer run --once --now` handles the inbox as of that time."""
+    env = embedded()
+    config = _config(env, tmp_path)
+    env.deliver(b"From: a@example.test\nSubject: Hei\n\nKysymys\n")
+    assert main(["--config", str(config), "--now", "2027-01-15 09:00", "run", "--once"]) == 0
+    with env.app.db.transaction() as session:
+        ticket = session.scalars(select(Ticket)).one()
+    assert ticket.created_at.isoformat().startswith("2027-01-15T07:00")
