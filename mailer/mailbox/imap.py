@@ -55,10 +55,9 @@ def _mailbox_name(settings: ImapSettings) -> str:
     return f"imap://{settings.username}@{settings.host}:{settings.port}/{settings.folder}"
 
 
-def _token_provider(settings: ImapSettings, tokens: TokenProvider | None) -> TokenProvider | None:
-    if tokens is None and settings.auth == "xoauth2":
-        return TokenProvider(settings.oauth2)
-    return tokens
+def _token_provider(settings: ImapSettings, tokens: TokenProvider | None) -> TokenProvider:
+    """The caller's provider, so its token cache is shared; else one from the settings."""
+    return tokens if tokens is not None else TokenProvider(settings.oauth2)
 
 
 @contextmanager
@@ -70,6 +69,9 @@ def _imap_errors(action: str) -> Iterator[None]:
     """
     try:
         yield
+    except ssl.SSLCertVerificationError as exc:
+        # An OSError too, but a wrong ca_file or certificate does not heal by retrying.
+        raise MailboxError(f"IMAP server certificate refused during {action}: {exc}") from exc
     except (OSError, IMAPClientAbortError) as exc:
         raise MailboxGone(f"IMAP connection lost during {action}: {exc}") from exc
     except IMAPClientError as exc:
@@ -101,7 +103,7 @@ def _open(settings: ImapSettings) -> Any:
     return client
 
 
-def _authenticate(client: Any, settings: ImapSettings, tokens: TokenProvider | None) -> None:
+def _authenticate(client: Any, settings: ImapSettings, tokens: TokenProvider) -> None:
     """Log in with the password or XOAUTH2.
 
     A refused token is retried once with a fresh one: a cached token may have
@@ -116,8 +118,6 @@ def _authenticate(client: Any, settings: ImapSettings, tokens: TokenProvider | N
                 raise MailboxError(f"IMAP login for {where}: no password configured")
             client.login(settings.username, settings.password)
             return
-        if tokens is None:
-            raise MailboxError(f"IMAP login for {where}: no OAuth2 token provider")
         try:
             client.oauth2_login(settings.username, tokens.token())
         except LoginError as exc:
