@@ -158,7 +158,7 @@ class _Section:
     def has(self, key: str) -> bool:
         return key in self.data
 
-    def str(self, key: str, default: str | None = None, *, required: bool = False) -> str:
+    def text(self, key: str, default: str | None = None, *, required: bool = False) -> str:
         value = self.data.get(key, default)
         if value is None:
             if required:
@@ -176,7 +176,7 @@ class _Section:
             raise ConfigError(f"{self._key(key)} must be a string")
         return value
 
-    def int(self, key: str, default: int) -> int:
+    def integer(self, key: str, default: int) -> int:
         value = self.data.get(key, default)
         if isinstance(value, bool):
             raise ConfigError(f"{self._key(key)} must be a whole number")
@@ -189,7 +189,7 @@ class _Section:
             raise ConfigError(f"{self._key(key)} must be a whole number")
         return value
 
-    def float(self, key: str, default: float) -> float:
+    def number(self, key: str, default: float) -> float:
         value = self.data.get(key, default)
         try:
             number = float(value)
@@ -200,7 +200,7 @@ class _Section:
         return number
 
     def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
-        value = self.str(key, default)
+        value = self.text(key, default)
         if value not in choices:
             raise ConfigError(f"{self._key(key)} must be one of {', '.join(choices)}")
         return value
@@ -279,17 +279,17 @@ def settings_from_dict(
         return _Section(name, data, env.get(name, {}))
 
     net = section("network")
-    address = _address(net, "address", net.str("address", required=True))
+    address = _address(net, "address", net.text("address", required=True))
     coordinators = tuple(_address(net, "coordinators", a) for a in net.str_list("coordinators"))
     if not coordinators:
         raise ConfigError("missing key network.coordinators")
-    timezone = net.str("timezone", "Europe/Helsinki")
+    timezone = net.text("timezone", "Europe/Helsinki")
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"network.timezone is not a known time zone: {timezone!r}") from None
     network = NetworkSettings(
-        name=net.str("name", "Verkosto"),
+        name=net.text("name", "Verkosto"),
         address=address,
         coordinators=coordinators,
         language=net.choice("language", LANGUAGES, "fi"),
@@ -308,62 +308,62 @@ def settings_from_dict(
         if auth == "xoauth2" and not (oauth2.command or oauth2.token):
             raise ConfigError("missing key imap.oauth2_command (needed for auth = xoauth2)")
         imap = ImapSettings(
-            host=s.str("host", required=True),
-            port=s.int("port", 993),
+            host=s.text("host", required=True),
+            port=s.integer("port", 993),
             security=s.choice("security", SECURITY_MODES, "ssl"),
-            username=s.str("username", required=True),
+            username=s.text("username", required=True),
             password=password,
-            folder=s.str("folder", "INBOX"),
-            processed_folder=s.str("processed_folder", "Processed"),
-            shunt_folder=s.str("shunt_folder", "Shunt"),
+            folder=s.text("folder", "INBOX"),
+            processed_folder=s.text("processed_folder", "Processed"),
+            shunt_folder=s.text("shunt_folder", "Shunt"),
             auth=auth,
             oauth2=oauth2,
             ca_file=s.opt_str("ca_file"),
-            timeout=s.float("timeout", 30.0),
-            idle_renew_seconds=min(s.float("idle_renew_seconds", 540.0), 600.0),
-            poll_seconds=s.float("poll_seconds", 30.0),
-            batch_size=max(1, s.int("batch_size", 100)),
+            timeout=s.number("timeout", 30.0),
+            idle_renew_seconds=min(s.number("idle_renew_seconds", 540.0), 600.0),
+            poll_seconds=s.number("poll_seconds", 30.0),
+            batch_size=max(1, s.integer("batch_size", 100)),
         )
     elif "maildir" in raw or "maildir" in env:
         s = section("maildir")
-        maildir = MaildirSettings(path=_resolve(base, s.str("path", required=True)))
+        maildir = MaildirSettings(path=_resolve(base, s.text("path", required=True)))
     else:
         raise ConfigError("missing key imap.host (or a [maildir] path for the embedded mode)")
 
     s = section("smtp")
     smtp_auth_default = "password" if s.opt_str("username") else "none"
     smtp = SmtpSettings(
-        host=s.str("host", required=True),
-        port=s.int("port", 587),
+        host=s.text("host", required=True),
+        port=s.integer("port", 587),
         security=s.choice("security", SECURITY_MODES, "starttls"),
         username=s.opt_str("username"),
         password=s.opt_str("password"),
         auth=s.choice("auth", ("password", "xoauth2", "none"), smtp_auth_default),
         oauth2=_oauth2(s),
         ca_file=s.opt_str("ca_file"),
-        connections=max(1, s.int("connections", 4)),
-        timeout=s.float("timeout", 60.0),
-        local_hostname=s.str("local_hostname", network.domain),
+        connections=max(1, s.integer("connections", 4)),
+        timeout=s.number("timeout", 60.0),
+        local_hostname=s.text("local_hostname", network.domain),
     )
     if smtp.auth == "password" and (smtp.username is None or smtp.password is None):
         raise ConfigError("missing key smtp.password (or set MAILER_SMTP__PASSWORD)")
     if smtp.auth == "xoauth2" and not (smtp.oauth2.command or smtp.oauth2.token):
         raise ConfigError("missing key smtp.oauth2_command (needed for auth = xoauth2)")
 
-    database_url = resolve_database_url(section("database").str("url", DEFAULT_DATABASE), base)
+    database_url = resolve_database_url(section("database").text("url", DEFAULT_DATABASE), base)
 
     sec = section("security")
     security = SecuritySettings(
         secret=sec.opt_str("secret"),
         trusted_authserv_id=sec.opt_str("trusted_authserv_id"),
-        auto_reply_limit_per_day=sec.int("auto_reply_limit_per_day", 10),
-        max_message_bytes=sec.int("max_message_bytes", 25 * 1024 * 1024),
+        auto_reply_limit_per_day=sec.integer("auto_reply_limit_per_day", 10),
+        max_message_bytes=sec.integer("max_message_bytes", 25 * 1024 * 1024),
     )
     ob = section("outbox")
     outbox = OutboxSettings(
-        max_attempts=max(1, ob.int("max_attempts", 12)),
-        first_retry_seconds=ob.float("first_retry_seconds", 60.0),
-        max_retry_seconds=ob.float("max_retry_seconds", 3600.0),
+        max_attempts=max(1, ob.integer("max_attempts", 12)),
+        first_retry_seconds=ob.number("first_retry_seconds", 60.0),
+        max_retry_seconds=ob.number("max_retry_seconds", 3600.0),
     )
     paths = section("paths")
     root = project_root()
@@ -375,8 +375,8 @@ def settings_from_dict(
         smtp=smtp,
         security=security,
         outbox=outbox,
-        rules_dir=_resolve(base, paths.str("rules", str(root / "rules"))),
-        templates_dir=_resolve(base, paths.str("templates", str(root / "templates"))),
-        data_dir=_resolve(base, paths.str("data", "data")),
+        rules_dir=_resolve(base, paths.text("rules", str(root / "rules"))),
+        templates_dir=_resolve(base, paths.text("templates", str(root / "templates"))),
+        data_dir=_resolve(base, paths.text("data", "data")),
         source=source,
     )

@@ -84,7 +84,8 @@ def test_latin1_quoted_printable_is_decoded(embedded: Build) -> None:
     env.deliver(
         b"From: =?iso-8859-1?q?P=E4ivi_M=E4kel=E4?= <paivi@example.test>\n"
         b"Subject: =?iso-8859-1?q?K=E4ytt=E4j=E4t?=\n"
-        b"Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n"
+        b"Content-Type: text/plain; charset=iso-8859-1\n"
+        b"Content-Transfer-Encoding: quoted-printable\n"
         b"\nMit=E4 tehd=E4=E4n =E4=E4nest=E4misest=E4?\n"
     )
     env.cycle()
