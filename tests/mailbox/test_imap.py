@@ -88,6 +88,19 @@ def settings(mail_servers: Any, clean_mail: Any) -> Iterator[ImapSettings]:
         admin.logout()
 
 
+@pytest.fixture
+def settings_without_server() -> ImapSettings:
+    """Settings for watcher tests that never connect (polling forced)."""
+    return ImapSettings(
+        host="127.0.0.1",
+        port=9,
+        security="none",
+        username="nobody",
+        password="unused",
+        poll_seconds=0.2,
+    )
+
+
 def _connected(settings: ImapSettings, **kwargs: Any) -> ImapMailbox:
     mailbox = ImapMailbox(settings, **kwargs)
     mailbox.connect()
@@ -420,16 +433,3 @@ def test_watcher_survives_a_failing_callback(settings_without_server: ImapSettin
         assert counter.wait_for(3, 2.0)
     finally:
         watcher.stop()
-
-
-@pytest.fixture
-def settings_without_server() -> ImapSettings:
-    """Settings for watcher tests that never connect (polling forced)."""
-    return ImapSettings(
-        host="127.0.0.1",
-        port=9,
-        security="none",
-        username="nobody",
-        password="unused",
-        poll_seconds=0.2,
-    )
