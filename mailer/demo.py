@@ -21,11 +21,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
+from sqlalchemy import select
 
 from mailer.app import App
 from mailer.clock import Clock
 from mailer.config import load_settings
 from mailer.daemon import Daemon
+from mailer.db.models import Ticket
 from mailer.embedded import maildir_for, start_sink
 from mailer.roster import import_csv
 
@@ -191,3 +193,13 @@ def _walk(console: Console, root: Path, service: App, port: int) -> None:
     _cycle(service)
     _show(console, root, COORDINATOR, seen)
     _show(console, root, MEMBER, seen)
+
+    console.rule("6. The queue as the coordinator sees it (mailer queue list)")
+    with service.db.transaction() as session:
+        for ticket in session.scalars(select(Ticket).order_by(Ticket.id)):
+            console.print(
+                escape(
+                    f"#{ticket.id}  {ticket.state:<8}  {ticket.requester_email}  "
+                    f"{ticket.organisation}  {ticket.subject}"
+                )
+            )
