@@ -52,6 +52,6 @@ def start_schedule(daemon: Daemon) -> AsyncIOScheduler:
 
 
 if __name__ == "__main__":
-    from mailer.cli import main
+    from mailer.cli import run_daemon
 
-    sys.exit(main(["run", *sys.argv[1:]]))
+    sys.exit(run_daemon(sys.argv[1:]))

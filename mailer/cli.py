@@ -271,6 +271,24 @@ def queue_list(
     )
 
 
+GLOBAL_OPTIONS = ("--config", "-c", "--now")
+
+
+def run_daemon(argv: list[str]) -> int:
+    """``python scheduler.py [--config F] [--now T] [--once]``: the same as ``mailer run``."""
+    before: list[str] = []
+    after: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        if arg in GLOBAL_OPTIONS:
+            before += [arg, next(args, "")]
+        elif arg.split("=", 1)[0] in GLOBAL_OPTIONS:
+            before.append(arg)
+        else:
+            after.append(arg)
+    return main([*before, "run", *after])
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: configuration errors become one line on stderr and exit code 2."""
     try:

@@ -124,3 +124,25 @@ def test_run_once_with_now(tmp_path: Path, embedded: Build) -> None:
     with env.app.db.transaction() as session:
         ticket = session.scalars(select(Ticket)).one()
     assert ticket.created_at.isoformat().startswith("2027-01-15T07:00")
+
+
+def test_python_scheduler_py_runs_the_daemon(tmp_path: Path, embedded: Build) -> None:
+    """`python scheduler.py --config F --once` is `mailer run --once`."""
+    import subprocess
+    import sys
+
+    from mailer.config import project_root
+
+    env = embedded()
+    config = _config(env, tmp_path)
+    env.deliver(b"From: a@example.test\nSubject: Hei\n\nKysymys\n")
+    done = subprocess.run(
+        [sys.executable, str(project_root() / "scheduler.py"), "--config", str(config), "--once"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    with env.app.db.transaction() as session:
+        assert session.scalar(select(func.count(Ticket.id))) == 1
