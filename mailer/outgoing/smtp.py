@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import aiosmtplib
 from aiosmtplib.email import parse_address
+from aiosmtplib.protocol import SMTPProtocol
 
 from mailer.config import SmtpSettings
 from mailer.errors import ConfigError
@@ -31,8 +32,9 @@ log = logging.getLogger("mailer.smtp")
 # means the server had already given up on us.
 SERVICE_CLOSING = 421
 
-# QUIT on shutdown is a courtesy; a dead server must not hold up the daemon's exit.
-QUIT_TIMEOUT = 5.0
+# QUIT and the TLS goodbye on shutdown are a courtesy; a dead server must not
+# hold up the daemon's exit.
+CLOSE_TIMEOUT = 5.0
 
 # Failures that mean "the connection is unusable", as opposed to a server reply.
 _CONNECTION_ERRORS = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError)
@@ -56,16 +58,17 @@ def _is_permanent(code: int) -> bool:
 
 
 def _sendable(address: str) -> bool:
-    """Whether aiosmtplib would put the address on a command line at all.
+    """Whether the address can go on the wire exactly as given.
 
-    Checked up front so that one bad address in the outbox is a permanent failure
-    for that recipient instead of a ValueError that stops the whole message.
+    aiosmtplib raises on some bad addresses and quietly sends others as the
+    address it can pick out of them (the text before a line break, the part in
+    angle brackets). Checked up front so that a bad address in the outbox is a
+    permanent failure for that recipient alone, never mail to someone else.
     """
     try:
-        parse_address(address)
+        return parse_address(address) == address
     except ValueError:
         return False
-    return True
 
 
 class _Outcome:
@@ -117,6 +120,8 @@ class SmtpSender:
         self._idle: asyncio.LifoQueue[tuple[int, aiosmtplib.SMTP]] = asyncio.LifoQueue()
         for number, client in enumerate(self._clients):
             self._idle.put_nowait((number, client))
+        # Connections dropped on errors whose TLS shutdown may still be under way.
+        self._closing: list[SMTPProtocol] = []
 
     def _client(self, tls_context: ssl.SSLContext | None) -> aiosmtplib.SMTP:
         s = self._settings
@@ -166,12 +171,10 @@ class SmtpSender:
         if not recipients:
             raise ValueError("a message needs at least one recipient")
         outcome = _Outcome()
-        if not _sendable(envelope_from):
-            for recipient in recipients:
-                outcome.permanent[recipient] = f"invalid envelope sender {envelope_from!r}"
-            return outcome.result(recipients)
         for recipient in recipients:
-            if not _sendable(recipient):
+            if not _sendable(envelope_from):
+                outcome.permanent[recipient] = f"invalid envelope sender {envelope_from!r}"
+            elif not (recipient and _sendable(recipient)):
                 outcome.permanent[recipient] = "invalid recipient address"
         sendable = [r for r in recipients if r not in outcome.permanent]
         number = -1  # no connection was needed
@@ -185,7 +188,7 @@ class SmtpSender:
                 if not finished:
                     # Cancelled or crashed mid-transaction: the server's state is
                     # unknown, so the next user must start from a new connection.
-                    client.close()
+                    self._drop(client)
                 self._idle.put_nowait((number, client))
         result = outcome.result(recipients)
         self._log_result(number, envelope_from, result)
@@ -229,7 +232,7 @@ class SmtpSender:
                 if exc.code == SERVICE_CLOSING or not 400 <= exc.code < 600:
                     # Closing, or a reply we could not parse: the connection's
                     # state is no longer trustworthy.
-                    client.close()
+                    self._drop(client)
                 if exc.code == SERVICE_CLOSING and reused and attempt == 1:
                     self._log_stale(number, _reply(exc.code, exc.message))
                     continue
@@ -242,7 +245,7 @@ class SmtpSender:
                     outcome.permanent[recipient] = exc.message
                 return
             except _CONNECTION_ERRORS as exc:
-                client.close()
+                self._drop(client)
                 reason = f"connection lost: {exc}"
                 if reused and attempt == 1:
                     self._log_stale(number, reason)
@@ -251,7 +254,7 @@ class SmtpSender:
                     outcome.temporary[recipient] = reason
                 return
             except aiosmtplib.SMTPException as exc:
-                client.close()
+                self._drop(client)
                 for recipient in recipients:
                     outcome.temporary[recipient] = f"SMTP error: {exc.message}"
                 return
@@ -284,7 +287,7 @@ class SmtpSender:
                     # Done here so _mail_options can see the server's extensions.
                     await client.ehlo()
             except aiosmtplib.SMTPAuthenticationError as exc:
-                client.close()
+                self._drop(client)
                 reason = f"authentication failed: {_reply(exc.code, exc.message)}"
                 if self._settings.auth == "xoauth2" and self._tokens and attempt == 1:
                     log.warning(
@@ -296,12 +299,12 @@ class SmtpSender:
                 log.error("SMTP login failed", extra=self._extra(number, reason=reason))
                 return reason
             except (ConfigError, subprocess.SubprocessError) as exc:
-                client.close()
+                self._drop(client)
                 reason = f"no OAuth2 token: {exc}"
                 log.error("SMTP login impossible", extra=self._extra(number, reason=reason))
                 return reason
             except (aiosmtplib.SMTPException, OSError) as exc:
-                client.close()
+                self._drop(client)
                 reason = f"cannot connect: {exc}"
                 log.warning("SMTP connection failed", extra=self._extra(number, reason=reason))
                 return reason
@@ -331,22 +334,37 @@ class SmtpSender:
         else:
             log.info("message sent", extra=extra)
 
-    async def close(self) -> None:
-        """Say QUIT on idle connections and drop any still in use.
+    def _drop(self, client: aiosmtplib.SMTP) -> None:
+        """Close a connection whose state can no longer be trusted."""
+        if client.protocol is not None:
+            self._closing.append(client.protocol)
+        client.close()
 
+    async def close(self) -> None:
+        """Say QUIT on idle connections, drop any still in use, and wait until all are shut.
+
+        The wait matters with TLS: closing only starts the TLS goodbye, and a
+        loop that stops before it ends leaves the socket open behind it.
         Meant for shutdown after the callers have finished; the sender stays
         usable afterwards and simply reconnects.
         """
         idle: list[tuple[int, aiosmtplib.SMTP]] = []
         while not self._idle.empty():
             idle.append(self._idle.get_nowait())
+        self._closing.extend(c.protocol for c in self._clients if c.protocol is not None)
         await asyncio.gather(*(self._quit(client) for _, client in idle if client.is_connected))
         for client in self._clients:
             client.close()
         for item in idle:
             self._idle.put_nowait(item)
+        deadline = asyncio.get_running_loop().time() + CLOSE_TIMEOUT
+        while any(protocol.transport is not None for protocol in self._closing):
+            if asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.01)
+        self._closing.clear()
 
     @staticmethod
     async def _quit(client: aiosmtplib.SMTP) -> None:
         with contextlib.suppress(aiosmtplib.SMTPException, OSError):
-            await client.quit(timeout=QUIT_TIMEOUT)
+            await client.quit(timeout=CLOSE_TIMEOUT)
