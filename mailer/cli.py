@@ -198,10 +198,10 @@ def members_list(
                 {
                     "email": m.email,
                     "name": m.name,
-                    "organisation": m.organisation,
+                    "organisation": m.organisation_name,
                     "language": m.language,
                 }
-                for m in session.scalars(select(Member).order_by(Member.organisation, Member.name))
+                for m in session.scalars(select(Member).order_by(Member.email))
             ]
     finally:
         service.close()

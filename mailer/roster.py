@@ -19,9 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailer.config import LANGUAGES
-from mailer.db.models import Member
+from mailer.db.models import Member, Organisation
 
 REQUIRED = ("email", "name", "organisation", "language")
+DELIVERY_MODES = ("each", "daily", "weekly", "none")
+ROLES = ("member", "observer")
 
 
 @dataclass
@@ -38,6 +40,19 @@ def normalise_address(address: str) -> str:
     return result.normalized.lower()
 
 
+def organisation(session: Session, name: str, now: datetime) -> Organisation | None:
+    """The organisation of that name, created on first mention; None for no name."""
+    name = " ".join(name.split())
+    if not name:
+        return None
+    found = session.scalars(select(Organisation).where(Organisation.name == name)).first()
+    if found is None:
+        found = Organisation(name=name, status="member", created_at=now)
+        session.add(found)
+        session.flush()
+    return found
+
+
 def _read(path: Path) -> str:
     data = path.read_bytes()
     for encoding in ("utf-8-sig", "cp1252"):
@@ -48,7 +63,18 @@ def _read(path: Path) -> str:
     return data.decode("latin-1")
 
 
+def _choice(values: dict[str, str], key: str, allowed: tuple[str, ...]) -> str | None:
+    """The column's value if given and allowed; raises ValueError naming the column."""
+    value = values.get(key, "").lower()
+    if not value:
+        return None
+    if value not in allowed:
+        raise ValueError(f"unknown {key} {value!r} ({', '.join(allowed)})")
+    return value
+
+
 def import_csv(session: Session, path: Path, default_language: str, now: datetime) -> ImportReport:
+    """Header ``email,name,organisation,language`` plus optional ``delivery`` and ``role``."""
     text = _read(path)
     dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t") if text.strip() else csv.excel
     reader = csv.DictReader(io.StringIO(text), dialect=dialect)
@@ -68,26 +94,42 @@ def import_csv(session: Session, path: Path, default_language: str, now: datetim
         except EmailNotValidError as exc:
             report.errors.append((line, f"bad address {values.get('email', '')!r}: {exc}"))
             continue
-        language = (values.get("language") or default_language).lower()
-        if language not in LANGUAGES:
-            report.errors.append((line, f"unknown language {language!r} (fi, sv or en)"))
+        try:
+            language = _choice(values, "language", LANGUAGES) or default_language
+            delivery = _choice(values, "delivery", DELIVERY_MODES)
+            role = _choice(values, "role", ROLES)
+        except ValueError as exc:
+            report.errors.append((line, str(exc)))
             continue
-        name, organisation = values.get("name", ""), values.get("organisation", "")
+        org = organisation(session, values.get("organisation", ""), now)
+        name = values.get("name", "")
         member = existing.get(email)
         if member is None:
             member = Member(
                 email=email,
                 name=name,
-                organisation=organisation,
+                organisation=org,
                 language=language,
+                delivery=delivery or "each",
+                role=role or "member",
+                subscribed=True,
                 created_at=now,
                 updated_at=now,
             )
             session.add(member)
             existing[email] = member
             report.added += 1
-        elif (member.name, member.organisation, member.language) != (name, organisation, language):
-            member.name, member.organisation, member.language = name, organisation, language
+            continue
+        wanted = {
+            "name": name,
+            "organisation_id": org.id if org else None,
+            "language": language,
+            "delivery": delivery or member.delivery,
+            "role": role or member.role,
+        }
+        if any(getattr(member, k) != v for k, v in wanted.items()):
+            for key, value in wanted.items():
+                setattr(member, key, value)
             member.updated_at = now
             report.updated += 1
         else:

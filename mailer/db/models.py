@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -58,15 +59,49 @@ class Setting(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+class Organisation(Base):
+    """A municipality (or other body): members belong to one; it pays the yearly fee."""
+
+    __tablename__ = "organisations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="member")  # member | former | prospect
+    fee_paid_year: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class Member(Base):
+    """A person on the roster. Leaving the list keeps the row (history, ratings);
+    erasing on request removes it."""
+
     __tablename__ = "members"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
-    organisation: Mapped[str] = mapped_column(String(200), default="")
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id"), nullable=True
+    )
     language: Mapped[str] = mapped_column(String(2), default="fi")
+    role: Mapped[str] = mapped_column(String(20), default="member")  # member | observer
+    subscribed: Mapped[bool] = mapped_column(Boolean, default=True)
+    delivery: Mapped[str] = mapped_column(String(10), default="each")  # each|daily|weekly|none
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    bounce_score: Mapped[float] = mapped_column(Float, default=0.0)
+    last_bounce_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    probe_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    digest_cursor: Mapped[int] = mapped_column(Integer, default=0)  # last list post digested
+    last_digest_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    organisation: Mapped[Organisation | None] = relationship(lazy="joined")
+
+    @property
+    def organisation_name(self) -> str:
+        return self.organisation.name if self.organisation else ""
+
+    @property
+    def receives_posts(self) -> bool:
+        return self.subscribed and self.disabled_at is None and self.delivery == "each"
 
 
 class InboundMail(Base):
@@ -153,6 +188,10 @@ class OutboxRecipient(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_pk: Mapped[int] = mapped_column(ForeignKey("outbox_messages.id"), index=True)
     address: Mapped[str] = mapped_column(String(320), index=True)
+    # VERP: list mail is sent with a return path that names the member
+    envelope_from: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    # header lines only this copy carries (a personal List-Unsubscribe), prepended at send
+    headers: Mapped[str] = mapped_column(Text, default="")
     state: Mapped[str] = mapped_column(String(10), default="queued")  # queued | sent | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -164,6 +203,9 @@ class OutboxRecipient(Base):
 class Bounce(Base):
     __tablename__ = "bounces"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), nullable=True, index=True
+    )
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_mail.id"), nullable=True)
     address: Mapped[str] = mapped_column(String(320), default="", index=True)
     permanent: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -181,3 +223,55 @@ class JobRun(Base):
     job: Mapped[str] = mapped_column(String(100))
     due_key: Mapped[str] = mapped_column(String(100))
     ran_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Request(Base):
+    """Something that waits for a reply: a join to confirm or approve, an erasure to confirm.
+
+    The reply is tied to it by the signed token in our Reply-To; the request says
+    whose address must send that reply, so a token alone achieves nothing.
+    """
+
+    __tablename__ = "requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # join | erase
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    language: Mapped[str] = mapped_column(String(2))
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    # pending | awaiting-approval | done | declined | expired
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class ListPost(Base):
+    """Every post to the list, kept: held ones wait for the coordinator, accepted ones
+    are the archive the digests are built from."""
+
+    __tablename__ = "list_posts"
+    __table_args__ = (Index("ix_list_posts_state", "state", "id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    author_email: Mapped[str] = mapped_column(String(320))
+    author_name: Mapped[str] = mapped_column(String(200), default="")
+    member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), nullable=True
+    )
+    subject: Mapped[str] = mapped_column(String(500))
+    text: Mapped[str] = mapped_column(Text, default="")
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    state: Mapped[str] = mapped_column(String(20))  # accepted | held | rejected | expired
+    reasons: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Ban(Base):
+    """A sender whose posts are discarded silently: an address or ``@domain``."""
+
+    __tablename__ = "bans"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pattern: Mapped[str] = mapped_column(String(320), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -81,7 +81,7 @@ def new_question(ctx: HandlerContext, msg: InboundMessage) -> None:
         member_id=member.id if member else None,
         requester_email=msg.sender,
         requester_name=(member.name if member and member.name else msg.sender_name),
-        organisation=member.organisation if member else "",
+        organisation=member.organisation_name if member else "",
         language=language,
         subject=(msg.clean_subject or NO_SUBJECT)[:500],
         state="open",
