@@ -112,6 +112,29 @@ class SecuritySettings:
 
 
 @dataclass(frozen=True)
+class ListSettings:
+    """The members' list (SPEC capability 2)."""
+
+    subject_tag: str = "[Verkosto]"
+    list_name: str = "Verkosto"  # "Author via Verkosto" when From is rewritten
+    reply_to: str = "list"  # list | author
+    require_approval: bool = False
+    max_post_bytes: int = 5 * 1024 * 1024
+    max_recipients: int = 10
+    hold_expiry_days: int = 14
+    confirm_expiry_days: int = 7
+    join_requests_per_day: int = 3
+    dmarc_domains: tuple[str, ...] = ()
+    base_url: str | None = None
+    http_listen: str = "127.0.0.1:8025"
+    digest_hour: int = 7
+    weekly_digest_weekday: int = 0  # Monday
+    mime_digest: bool = False
+    bounce_threshold: float = 5.0
+    probe_wait_days: int = 7
+
+
+@dataclass(frozen=True)
 class OutboxSettings:
     max_attempts: int = 12
     first_retry_seconds: float = 60.0
@@ -127,6 +150,7 @@ class Settings:
     smtp: SmtpSettings
     security: SecuritySettings
     outbox: OutboxSettings
+    list: ListSettings
     rules_dir: Path
     templates_dir: Path
     data_dir: Path
@@ -198,6 +222,14 @@ class _Section:
         if number < 0:
             raise ConfigError(f"{self._key(key)} must not be negative")
         return number
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self.data.get(key, default)
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+            return value.lower() in ("true", "1", "yes")
+        if not isinstance(value, bool):
+            raise ConfigError(f"{self._key(key)} must be true or false")
+        return value
 
     def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
         value = self.text(key, default)
@@ -365,6 +397,33 @@ def settings_from_dict(
         first_retry_seconds=ob.number("first_retry_seconds", 60.0),
         max_retry_seconds=ob.number("max_retry_seconds", 3600.0),
     )
+    ls = section("list")
+    weekday = ls.text("weekly_digest_day", "monday").lower()
+    weekdays = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    if weekday not in weekdays:
+        raise ConfigError(f"list.weekly_digest_day must be one of {', '.join(weekdays)}")
+    digest_hour = ls.integer("digest_hour", 7)
+    if digest_hour > 23:
+        raise ConfigError("list.digest_hour must be 0-23")
+    list_settings = ListSettings(
+        subject_tag=ls.text("subject_tag", "[Verkosto]"),
+        list_name=ls.text("list_name", "Verkosto"),
+        reply_to=ls.choice("reply_to", ("list", "author"), "list"),
+        require_approval=ls.boolean("require_approval", False),
+        max_post_bytes=ls.integer("max_post_bytes", 5 * 1024 * 1024),
+        max_recipients=ls.integer("max_recipients", 10),
+        hold_expiry_days=ls.integer("hold_expiry_days", 14),
+        confirm_expiry_days=ls.integer("confirm_expiry_days", 7),
+        join_requests_per_day=ls.integer("join_requests_per_day", 3),
+        dmarc_domains=tuple(d.lower() for d in ls.str_list("dmarc_domains")),
+        base_url=(ls.opt_str("base_url") or "").rstrip("/") or None,
+        http_listen=ls.text("http_listen", "127.0.0.1:8025"),
+        digest_hour=digest_hour,
+        weekly_digest_weekday=weekdays.index(weekday),
+        mime_digest=ls.boolean("mime_digest", False),
+        bounce_threshold=ls.number("bounce_threshold", 5.0),
+        probe_wait_days=ls.integer("probe_wait_days", 7),
+    )
     paths = section("paths")
     root = project_root()
     return Settings(
@@ -375,6 +434,7 @@ def settings_from_dict(
         smtp=smtp,
         security=security,
         outbox=outbox,
+        list=list_settings,
         rules_dir=_resolve(base, paths.text("rules", str(root / "rules"))),
         templates_dir=_resolve(base, paths.text("templates", str(root / "templates"))),
         data_dir=_resolve(base, paths.text("data", "data")),
