@@ -13,7 +13,8 @@ _PUNCTUATION = ".!:;,-\u2013*_ \t"
 
 
 def normalise_word(line: str) -> str:
-    return line.strip().strip(_PUNCTUATION).casefold()
+    """Case, surrounding space and punctuation aside, and inner spaces collapsed."""
+    return " ".join(line.replace(":", " ").split()).strip(_PUNCTUATION).casefold()
 
 
 def command_lines(text: str, commands: Mapping[str, frozenset[str]]) -> tuple[set[str], str]:

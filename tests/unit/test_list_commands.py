@@ -1,0 +1,63 @@
+"""The list's one-line commands in fi, sv and en, in subjects and first lines."""
+
+from __future__ import annotations
+
+import pytest
+
+from mailer.config import project_root
+from mailer.matchers import MATCHERS
+from mailer.parsing.list_commands import Command, parse_command
+from mailer.routing.rules import load_rules
+
+RULES = load_rules(project_root() / "rules", "verkosto", "example.test", set(MATCHERS))
+
+
+@pytest.mark.parametrize(
+    ("subject", "text", "expected"),
+    [
+        ("liity", "", Command("join")),
+        ("Tilaa", "", Command("join")),
+        ("", "Subscribe\n\nBest regards\nJohn", Command("join")),
+        ("Prenumerera", "", Command("join")),
+        ("eroa", "", Command("leave")),
+        ("Peru tilaus", "", Command("leave")),
+        ("", "avsluta\n\nMvh Anders", Command("leave")),
+        ("UNSUBSCRIBE", "", Command("leave")),
+        ("päivittäin", "", Command("delivery", "daily")),
+        ("", "Viikoittain\n--\nLiisa", Command("delivery", "weekly")),
+        ("Jokainen viesti", "", Command("delivery", "each")),
+        ("ei viestejä", "", Command("delivery", "none")),
+        ("veckovis", "", Command("delivery", "weekly")),
+        ("daily digest", "", Command("delivery", "daily")),
+        ("kieli sv", "", Command("language", "sv")),
+        ("", "kieli ruotsi", Command("language", "sv")),
+        ("språk finska", "", Command("language", "fi")),
+        ("Language: English", "", Command("language", "en")),
+        ("language english", "", Command("language", "en")),
+        ("kieli klingon", "", Command("language", "")),
+        ("ohje", "", Command("help")),
+        ("hjälp", "", Command("help")),
+        ("Help!", "", Command("help")),
+        ("tietoni", "", Command("export")),
+        ("mina uppgifter", "", Command("export")),
+        ("poista tietoni", "", Command("erase")),
+        ("Delete my data", "", Command("erase")),
+    ],
+)
+def test_commands(subject: str, text: str, expected: Command) -> None:
+    """A subject or first line holding only a command word is that command."""
+    assert parse_command(subject, text, RULES) == expected
+
+
+@pytest.mark.parametrize(
+    ("subject", "text"),
+    [
+        ("Onko teillä ohje kutsutaksin tilaamiseen?", "Hei, ..."),
+        ("Koulukuljetukset", "Hei,\nmiten tilaatte koulukuljetukset?"),
+        ("Kysymys", "Haluaisin liittyä verkostoon, miten se onnistuu?"),
+        ("", "Please help me with the statistics"),
+    ],
+)
+def test_sentences_are_not_commands(subject: str, text: str) -> None:
+    """A command word inside a sentence is not a command."""
+    assert parse_command(subject, text, RULES) is None
