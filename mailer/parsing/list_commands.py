@@ -7,7 +7,7 @@ help, "Onko teillä ohje kutsutaksin tilaamiseen?" is a question for the queue.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mailer.parsing.commands import normalise_word
 from mailer.routing.rules import RuleSet
@@ -27,6 +27,8 @@ LANGUAGES = ("fi", "sv", "en")
 class Command:
     name: str  # join | leave | help | export | erase | delivery | language
     argument: str = ""
+    # the language of the word used: a one-word mail is answered in it
+    language: str | None = field(default=None, compare=False)
 
 
 def _candidates(subject: str, new_text: str) -> list[str]:
@@ -39,14 +41,14 @@ def parse_command(subject: str, new_text: str, rules: RuleSet) -> Command | None
         word = normalise_word(candidate)
         for keyword, name in SIMPLE.items():
             if word in rules.words(keyword):
-                return Command(name)
+                return Command(name, "", rules.language_of(keyword, word))
         for mode in DELIVERY:
             if word in rules.words(f"delivery.{mode}"):
-                return Command("delivery", mode)
+                return Command("delivery", mode, rules.language_of(f"delivery.{mode}", word))
         head, _, rest = word.partition(" ")
         if head in rules.words("language.word"):
             for code in LANGUAGES:
                 if rest.strip() in rules.words(f"language.{code}"):
-                    return Command("language", code)
-            return Command("language", "")
+                    return Command("language", code, code)
+            return Command("language", "", rules.language_of("language.word", head))
     return None

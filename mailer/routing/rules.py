@@ -76,6 +76,7 @@ class Link:
 class RuleSet:
     chains: dict[str, list[Link]] = field(default_factory=dict)
     keywords: dict[str, frozenset[str]] = field(default_factory=dict)
+    languages: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
     start: str = "inbound"
 
     def words(self, name: str) -> frozenset[str]:
@@ -83,6 +84,14 @@ class RuleSet:
             return self.keywords[name]
         except KeyError:
             raise RulesError(f"no keyword list {name!r} in rules/keywords.toml") from None
+
+    def language_of(self, name: str, word: str) -> str | None:
+        """Which language's list holds ``word``: a one-word mail's language."""
+        word = word.casefold()
+        for language, words in self.languages.get(name, {}).items():
+            if word in words:
+                return language
+        return None
 
 
 def _link(where: str, data: dict[str, Any], local: str, domain: str, known_rules: set[str]) -> Link:
@@ -140,22 +149,22 @@ def _link(where: str, data: dict[str, Any], local: str, domain: str, known_rules
     )
 
 
-def _keywords(path: Path) -> dict[str, frozenset[str]]:
-    """``[group.name] fi = [...] sv = [...] en = [...]`` → ``{"group.name": words}``."""
+def _keywords(path: Path) -> dict[str, dict[str, frozenset[str]]]:
+    """``[group.name] fi = [...] sv = [...]`` → ``{"group.name": {"fi": words, ...}}``."""
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    out: dict[str, frozenset[str]] = {}
+    out: dict[str, dict[str, frozenset[str]]] = {}
     for group, entries in data.items():
         if not isinstance(entries, dict):
             raise RulesError(f"{path.name}: [{group}] must be a table")
         for name, langs in entries.items():
             if not isinstance(langs, dict):
                 raise RulesError(f"{path.name}: [{group}.{name}] must be a table of languages")
-            words: set[str] = set()
+            per_language: dict[str, frozenset[str]] = {}
             for lang, values in langs.items():
                 if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
                     raise RulesError(f"{path.name}: {group}.{name}.{lang} must be a list")
-                words.update(v.casefold() for v in values)
-            out[f"{group}.{name}"] = frozenset(words)
+                per_language[lang] = frozenset(" ".join(v.split()).casefold() for v in values)
+            out[f"{group}.{name}"] = per_language
     return out
 
 
@@ -165,7 +174,11 @@ def load_rules(directory: Path, local: str, domain: str, known_rules: set[str]) 
     ruleset = RuleSet()
     for path in sorted(directory.glob("*.toml")):
         if path.name == "keywords.toml":
-            ruleset.keywords = _keywords(path)
+            ruleset.languages = _keywords(path)
+            ruleset.keywords = {
+                name: frozenset().union(*langs.values())
+                for name, langs in ruleset.languages.items()
+            }
             continue
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))

@@ -61,3 +61,13 @@ def test_commands(subject: str, text: str, expected: Command) -> None:
 def test_sentences_are_not_commands(subject: str, text: str) -> None:
     """A command word inside a sentence is not a command."""
     assert parse_command(subject, text, RULES) is None
+
+
+@pytest.mark.parametrize(
+    ("subject", "language"),
+    [("liity", "fi"), ("prenumerera", "sv"), ("subscribe", "en"), ("avsluta", "sv")],
+)
+def test_command_knows_the_language_it_was_written_in(subject: str, language: str) -> None:
+    """A one-word mail is answered in the language of that word."""
+    command = parse_command(subject, "", RULES)
+    assert command is not None and command.language == language
