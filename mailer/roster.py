@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from mailer.config import LANGUAGES
 from mailer.db.models import Member, Organisation
+from mailer.list_archive import latest_post_id
 
 REQUIRED = ("email", "name", "organisation", "language")
 DELIVERY_MODES = ("each", "daily", "weekly", "none")
@@ -86,6 +87,7 @@ def import_csv(session: Session, path: Path, default_language: str, now: datetim
         return report
     reader.fieldnames = header
     existing = {m.email: m for m in session.scalars(select(Member))}
+    cursor = latest_post_id(session)
     for row in reader:
         line = reader.line_num
         values = {k: (v or "").strip() for k, v in row.items() if k is not None}
@@ -113,6 +115,7 @@ def import_csv(session: Session, path: Path, default_language: str, now: datetim
                 delivery=delivery or "each",
                 role=role or "member",
                 subscribed=True,
+                digest_cursor=cursor,
                 created_at=now,
                 updated_at=now,
             )

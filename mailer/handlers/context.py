@@ -7,6 +7,7 @@ so ``mailer explain`` can say what a message would cause.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -15,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from mailer.config import Settings
 from mailer.db.models import InboundMail, Member, OutboxMessage
-from mailer.outgoing.compose import Draft
+from mailer.inbound.message import InboundMessage
+from mailer.outgoing.compose import Draft, OutgoingAttachment
 from mailer.outgoing.outbox import automatic_replies_since, enqueue
 from mailer.reply_tokens import ReplyTokens
 from mailer.routing.engine import Decision
@@ -69,6 +71,66 @@ class HandlerContext:
             self.actions.append(f"no automatic reply to {address}: {sent} sent in 24 h")
             return False
         return True
+
+    def answer(
+        self,
+        msg: InboundMessage,
+        language: str | None,
+        template: str,
+        *,
+        kind: str,
+        related: str = "",
+        reply_to: str | None = None,
+        attachments: Sequence[OutgoingAttachment] = (),
+        **context: object,
+    ) -> OutboxMessage | None:
+        """An automatic reply to the sender in their language, within the flood limit."""
+        if not msg.sender or not self.may_auto_reply(msg.sender):
+            return None
+        rendered = self.templates.render(
+            language, template, network=self.settings.network, **context
+        )
+        return self.send(
+            Draft(
+                to=[msg.sender],
+                to_name=msg.sender_name,
+                subject=rendered.subject,
+                text=rendered.text,
+                kind=kind,
+                related=related,
+                automatic=True,
+                reply_to=reply_to,
+                in_reply_to=msg.message_id,
+                references=msg.references,
+                attachments=attachments,
+                language=self.templates.language(language),
+            )
+        )
+
+    def tell_coordinators(
+        self,
+        template: str,
+        *,
+        kind: str,
+        related: str = "",
+        reply_to: str | None = None,
+        attachments: Sequence[OutgoingAttachment] = (),
+        **context: object,
+    ) -> OutboxMessage:
+        network = self.settings.network
+        rendered = self.templates.render(network.language, template, network=network, **context)
+        return self.send(
+            Draft(
+                to=list(network.coordinators),
+                subject=rendered.subject,
+                text=rendered.text,
+                kind=kind,
+                related=related,
+                reply_to=reply_to,
+                attachments=attachments,
+                language=network.language,
+            )
+        )
 
     def file(self, reason: str, folder: str = "Processed") -> None:
         self.outcome, self.folder, self.reason = "filed", folder, reason

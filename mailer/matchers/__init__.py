@@ -6,6 +6,13 @@ from mailer.matchers.auto_reply import auto_reply
 from mailer.matchers.bounce import bounce
 from mailer.matchers.context import Matcher, RouteContext
 from mailer.matchers.coordinator import coordinator
+from mailer.matchers.list_limits import (
+    banned_sender,
+    empty_subject,
+    not_member,
+    post_too_large,
+    too_many_recipients,
+)
 from mailer.matchers.own_mail import own_mail
 from mailer.matchers.ticket_reference import ticket_reference
 
@@ -15,6 +22,11 @@ MATCHERS: dict[str, Matcher] = {
     "bounce": bounce,
     "coordinator": coordinator,
     "ticket-reference": ticket_reference,
+    "banned-sender": banned_sender,
+    "not-member": not_member,
+    "post-too-large": post_too_large,
+    "too-many-recipients": too_many_recipients,
+    "empty-subject": empty_subject,
 }
 
 __all__ = ["MATCHERS", "Matcher", "RouteContext"]

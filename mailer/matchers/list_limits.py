@@ -1,0 +1,42 @@
+"""Checks on a list post; each only says yes with a reason the coordinator can read."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from mailer.db.models import Ban, Member
+from mailer.inbound.message import InboundMessage
+from mailer.matchers.context import RouteContext
+
+
+def banned_sender(msg: InboundMessage, ctx: RouteContext) -> str | None:
+    domain = "@" + msg.sender.rpartition("@")[2]
+    hit = ctx.session.scalars(select(Ban.pattern).where(Ban.pattern.in_([msg.sender, domain])))
+    pattern = hit.first()
+    return f"banned sender ({pattern})" if pattern else None
+
+
+def not_member(msg: InboundMessage, ctx: RouteContext) -> str | None:
+    member = ctx.session.scalars(select(Member).where(Member.email == msg.sender)).first()
+    if member is None or not member.subscribed:
+        return f"{msg.sender or 'the sender'} is not a member of the list"
+    return None
+
+
+def post_too_large(msg: InboundMessage, ctx: RouteContext) -> str | None:
+    limit = ctx.settings.list.max_post_bytes
+    if len(msg.raw) > limit:
+        size = len(msg.raw) / 1e6
+        return f"the post is {size:.1f} MB, over the list's limit of {limit / 1e6:.1f} MB"
+    return None
+
+
+def too_many_recipients(msg: InboundMessage, ctx: RouteContext) -> str | None:
+    limit = ctx.settings.list.max_recipients
+    if len(msg.to) > limit:
+        return f"the post has {len(msg.to)} recipients in To/Cc, over the limit of {limit}"
+    return None
+
+
+def empty_subject(msg: InboundMessage, ctx: RouteContext) -> str | None:
+    return "the post has no subject" if not msg.clean_subject.strip() else None
