@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from mailer.handlers import list_posts, privacy, subscriptions
 from mailer.handlers.bounces import record_bounce
 from mailer.handlers.context import HandlerContext
 from mailer.handlers.questions import new_question, reply
+from mailer.handlers.replies import token_reply
 from mailer.inbound.message import InboundMessage
 
 Handler = Callable[[HandlerContext, InboundMessage], None]
@@ -14,5 +16,13 @@ Handler = Callable[[HandlerContext, InboundMessage], None]
 HANDLERS: dict[str, Handler] = {
     "question": new_question,
     "ticket-reply": reply,
+    "token-reply": token_reply,
     "bounce": record_bounce,
+    "join": subscriptions.join,
+    "leave": subscriptions.leave,
+    "preferences": subscriptions.preferences,
+    "list-post": list_posts.post,
+    "hold-post": list_posts.hold,
+    "my-data": privacy.export,
+    "erase-my-data": privacy.request_erase,
 }

@@ -33,7 +33,7 @@ class HandlerContext:
     rules: RuleSet
     tokens: ReplyTokens
     now: datetime
-    claim: InboundMail
+    claim: InboundMail | None
     decision: Decision
     actions: list[str] = field(default_factory=list)
     outcome: str = "handled"

@@ -38,7 +38,7 @@ def _event(ctx: HandlerContext, ticket: Ticket, kind: str, author: str, text: st
             kind=kind,
             author=author,
             text=text,
-            inbound_id=ctx.claim.id,
+            inbound_id=ctx.claim.id if ctx.claim else None,
             created_at=ctx.now,
         )
     )

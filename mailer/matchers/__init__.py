@@ -14,6 +14,7 @@ from mailer.matchers.list_limits import (
     too_many_recipients,
 )
 from mailer.matchers.own_mail import own_mail
+from mailer.matchers.preference_command import preference_command
 from mailer.matchers.ticket_reference import ticket_reference
 
 MATCHERS: dict[str, Matcher] = {
@@ -27,6 +28,7 @@ MATCHERS: dict[str, Matcher] = {
     "post-too-large": post_too_large,
     "too-many-recipients": too_many_recipients,
     "empty-subject": empty_subject,
+    "preference-command": preference_command,
 }
 
 __all__ = ["MATCHERS", "Matcher", "RouteContext"]

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from mailer.errors import RulesError
 from mailer.inbound.message import InboundMessage
 from mailer.matchers import MATCHERS, RouteContext
+from mailer.parsing.commands import normalise_word
 from mailer.routing.rules import Link, RuleSet
 
 MAX_JUMPS = 10
@@ -35,10 +36,6 @@ def _first_line(msg: InboundMessage) -> str:
     return ""
 
 
-def _word(text: str) -> str:
-    return text.strip().strip(".!?:;,").casefold()
-
-
 def _check(link: Link, msg: InboundMessage, ctx: RouteContext, decision: Decision) -> str | None:
     """The reason this link matches, or None."""
     reasons: list[str] = []
@@ -59,7 +56,8 @@ def _check(link: Link, msg: InboundMessage, ctx: RouteContext, decision: Decisio
     if link.keyword:
         words = ctx.rules.words(link.keyword)
         hit = next(
-            (t for t in (msg.clean_subject, _first_line(msg)) if t and _word(t) in words), None
+            (t for t in (msg.clean_subject, _first_line(msg)) if t and normalise_word(t) in words),
+            None,
         )
         if hit is None:
             return None
@@ -90,7 +88,8 @@ def route(msg: InboundMessage, ctx: RouteContext) -> Decision:
                 continue
             decision.walk.append(f"{link.where}: yes ({reason}) -> {link.action}")
             if link.action == "defer":
-                decision.deferred.append(link.reason)
+                # the matcher's own words carry the figures (sizes, limits)
+                decision.deferred.append(reason if link.rule else link.reason)
                 continue
             if link.action == "jump":
                 assert link.chain is not None

@@ -1,0 +1,28 @@
+"""Replies carrying our signed token: the token's kind says which capability waits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from mailer.handlers import list_posts, privacy, questions, subscriptions
+from mailer.handlers.context import HandlerContext
+from mailer.inbound.message import InboundMessage
+
+TokenHandler = Callable[[HandlerContext, InboundMessage, int], None]
+
+BY_KIND: dict[str, TokenHandler] = {
+    subscriptions.JOIN_TOKEN: subscriptions.confirm_join,
+    subscriptions.APPROVAL_TOKEN: subscriptions.decide_join,
+    list_posts.HELD_TOKEN: list_posts.decide,
+    privacy.ERASE_TOKEN: privacy.confirm_erase,
+}
+
+
+def token_reply(ctx: HandlerContext, msg: InboundMessage) -> None:
+    verified = ctx.tokens.verify(ctx.decision.captures.get("token", ""))
+    handler = BY_KIND.get(verified[0]) if verified else None
+    if verified is None or handler is None:
+        questions.reply(ctx, msg)  # a ticket token, or a reply to tie by thread or [#N]
+        return
+    ctx.actions.append(f"reply token {verified[0]}{verified[1]}")
+    handler(ctx, msg, verified[1])
