@@ -37,6 +37,8 @@ JOBS: list[Job] = [
     #   name           what it does         when
     Job("outbox",      jobs.wake_outbox,    IntervalTrigger(seconds=15)),  # retries come due
     Job("inbox-sweep", jobs.sweep_inbox,    IntervalTrigger(seconds=60)),  # a net under IDLE
+    Job("list-digests", jobs.list_digests,  IntervalTrigger(minutes=5)),   # daily/weekly hour
+    Job("held-posts",  jobs.expire_held_posts, IntervalTrigger(hours=1)),  # old held posts
 ]
 # fmt: on
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -105,99 +106,127 @@ def automatic_replies_since(session: Session, address: str, since: datetime) -> 
     )
 
 
+@dataclass(frozen=True)
+class Leased:
+    """One SMTP transaction: recipients sharing a message, a return path and headers."""
+
+    message_pk: int
+    envelope_from: str
+    data: bytes
+    rows: dict[str, int]  # recipient address -> outbox_recipients.id
+
+
 class Outbox:
     def __init__(self, db: Database, settings: OutboxSettings, clock: Clock) -> None:
         self.db = db
         self.settings = settings
         self.clock = clock
 
-    def _lease(self, limit: int) -> list[tuple[int, str, bytes, list[str]]]:
-        """Take up to ``limit`` due messages: (pk, envelope from, bytes, recipients)."""
+    def _lease(self, limit: int) -> list[Leased]:
+        """Take up to ``limit`` due copies, grouped into SMTP transactions.
+
+        The lease is a unique ``next_attempt_at`` in the future written by one
+        conditional UPDATE: rows another daemon leased first keep their value, so
+        reading back by that value yields exactly the rows this daemon owns.
+        """
         now = self.clock.now()
-        taken: list[tuple[int, str, bytes, list[str]]] = []
+        lease_until = now + LEASE + timedelta(microseconds=random.randrange(1, 999_999))
         with self.db.transaction() as session:
-            due = (
+            ids = (
                 session.execute(
-                    select(OutboxRecipient.message_pk)
+                    select(OutboxRecipient.id)
                     .where(
                         OutboxRecipient.state == "queued", OutboxRecipient.next_attempt_at <= now
                     )
-                    .group_by(OutboxRecipient.message_pk)
-                    .order_by(OutboxRecipient.message_pk)
+                    .order_by(OutboxRecipient.id)
                     .limit(limit)
                 )
                 .scalars()
                 .all()
             )
-        for pk in due:
-            with self.db.transaction() as session:
-                rows = session.execute(
-                    select(OutboxRecipient.id, OutboxRecipient.address).where(
-                        OutboxRecipient.message_pk == pk,
-                        OutboxRecipient.state == "queued",
-                        OutboxRecipient.next_attempt_at <= now,
-                    )
-                ).all()
-                if not rows:
-                    continue
-                ids = [r.id for r in rows]
-                result = session.execute(
-                    update(OutboxRecipient)
-                    .where(
-                        OutboxRecipient.id.in_(ids),
-                        OutboxRecipient.state == "queued",
-                        OutboxRecipient.next_attempt_at <= now,
-                    )
-                    .values(next_attempt_at=now + LEASE)
-                    .execution_options(synchronize_session=False)
+            if not ids:
+                return []
+            session.execute(
+                update(OutboxRecipient)
+                .where(
+                    OutboxRecipient.id.in_(ids),
+                    OutboxRecipient.state == "queued",
+                    OutboxRecipient.next_attempt_at <= now,
                 )
-                if result.rowcount != len(ids):  # type: ignore[attr-defined]
-                    session.rollback()
-                    continue
-                message = session.get_one(OutboxMessage, pk)
-                taken.append((pk, message.envelope_from, message.raw, [r.address for r in rows]))
-        return taken
-
-    def _record(self, pk: int, outcome: SendOutcome, stats: DrainStats) -> None:
-        now = self.clock.now()
+                .values(next_attempt_at=lease_until)
+                .execution_options(synchronize_session=False)
+            )
         with self.db.transaction() as session:
             rows = session.execute(
-                select(OutboxRecipient).where(
-                    OutboxRecipient.message_pk == pk, OutboxRecipient.state == "queued"
+                select(
+                    OutboxRecipient.id,
+                    OutboxRecipient.message_pk,
+                    OutboxRecipient.address,
+                    OutboxRecipient.envelope_from,
+                    OutboxRecipient.headers,
+                ).where(OutboxRecipient.id.in_(ids), OutboxRecipient.next_attempt_at == lease_until)
+            ).all()
+            messages = {
+                m.id: (m.envelope_from, m.raw)
+                for m in session.execute(
+                    select(OutboxMessage.id, OutboxMessage.envelope_from, OutboxMessage.raw).where(
+                        OutboxMessage.id.in_({r.message_pk for r in rows})
+                    )
                 )
-            ).scalars()
-            for row in rows:
-                if row.address in outcome.accepted:
-                    row.state, row.sent_at = "sent", now
-                    row.attempts += 1
-                    stats.sent += 1
-                elif row.address in outcome.permanent:
-                    row.state, row.last_error = "failed", outcome.permanent[row.address]
-                    row.attempts += 1
+            }
+        groups: dict[tuple[int, str, str], dict[str, int]] = {}
+        for row in rows:
+            envelope = row.envelope_from or messages[row.message_pk][0]
+            groups.setdefault((row.message_pk, envelope, row.headers), {})[row.address] = row.id
+        return [
+            Leased(pk, envelope, headers.encode() + messages[pk][1], recipients)
+            for (pk, envelope, headers), recipients in groups.items()
+        ]
+
+    def _record(self, leased: Leased, outcome: SendOutcome, stats: DrainStats) -> None:
+        now = self.clock.now()
+        with self.db.transaction() as session:
+            sent = [leased.rows[a] for a in outcome.accepted if a in leased.rows]
+            if sent:
+                session.execute(
+                    update(OutboxRecipient)
+                    .where(OutboxRecipient.id.in_(sent))
+                    .values(state="sent", sent_at=now, attempts=OutboxRecipient.attempts + 1)
+                    .execution_options(synchronize_session=False)
+                )
+                stats.sent += len(sent)
+            failed = {**outcome.temporary, **outcome.permanent}
+            for row in session.scalars(
+                select(OutboxRecipient).where(
+                    OutboxRecipient.id.in_([leased.rows[a] for a in failed if a in leased.rows])
+                )
+            ):
+                row.attempts += 1
+                row.last_error = failed[row.address][:2000]
+                if row.address in outcome.permanent or row.attempts >= self.settings.max_attempts:
+                    row.state = "failed"
                     stats.failed += 1
                     log.warning(
                         "delivery failed for good",
-                        extra={"outbox": pk, "rcpt": row.address, "error": row.last_error},
+                        extra={
+                            "outbox": leased.message_pk,
+                            "rcpt": row.address,
+                            "error": row.last_error,
+                        },
                     )
-                elif row.address in outcome.temporary:
-                    row.attempts += 1
-                    row.last_error = outcome.temporary[row.address]
-                    if row.attempts >= self.settings.max_attempts:
-                        row.state = "failed"
-                        stats.failed += 1
-                    else:
-                        delay = min(
-                            self.settings.first_retry_seconds * 2 ** (row.attempts - 1),
-                            self.settings.max_retry_seconds,
-                        )
-                        row.next_attempt_at = now + timedelta(seconds=delay)
-                        stats.retried += 1
+                else:
+                    delay = min(
+                        self.settings.first_retry_seconds * 2 ** (row.attempts - 1),
+                        self.settings.max_retry_seconds,
+                    )
+                    row.next_attempt_at = now + timedelta(seconds=delay)
+                    stats.retried += 1
 
     async def drain(
         self,
         sender: Sender,
         parallel: int = 8,
-        batch: int = 200,
+        batch: int = 500,
         should_stop: Callable[[], bool] = lambda: False,
     ) -> DrainStats:
         """Send everything due now; returns when nothing due is left (or on stop)."""
@@ -211,13 +240,8 @@ class Outbox:
         return stats
 
     async def _send_one(
-        self,
-        sender: Sender,
-        gate: asyncio.Semaphore,
-        item: tuple[int, str, bytes, list[str]],
-        stats: DrainStats,
+        self, sender: Sender, gate: asyncio.Semaphore, item: Leased, stats: DrainStats
     ) -> None:
-        pk, envelope_from, raw, rcpts = item
         async with gate:
-            outcome = await sender.send(envelope_from, rcpts, raw)
-        await asyncio.to_thread(self._record, pk, outcome, stats)
+            outcome = await sender.send(item.envelope_from, list(item.rows), item.data)
+        await asyncio.to_thread(self._record, item, outcome, stats)

@@ -88,8 +88,8 @@ def route(msg: InboundMessage, ctx: RouteContext) -> Decision:
                 continue
             decision.walk.append(f"{link.where}: yes ({reason}) -> {link.action}")
             if link.action == "defer":
-                # the matcher's own words carry the figures (sizes, limits)
-                decision.deferred.append(reason if link.rule else link.reason)
+                # the rule's name: templates say it in the reader's language
+                decision.deferred.append(link.rule or link.reason)
                 continue
             if link.action == "jump":
                 assert link.chain is not None

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from mailer.cli import main
 from mailer.db.models import Member, Ticket
+from mailer.roster import organisation
 
 from .conftest import AppFactory, cycle
 from .mail import gmail_reply, outlook_reply, question
@@ -35,7 +36,7 @@ def _add_member(app: object, email: str, name: str, org: str, language: str) -> 
             Member(
                 email=email,
                 name=name,
-                organisation=org,
+                organisation=organisation(session, org, now),
                 language=language,
                 created_at=now,
                 updated_at=now,

@@ -32,7 +32,22 @@ def _context() -> dict[str, object]:
         language="fi",
         state="closed",
     )
-    network = SimpleNamespace(name="Pienet joukot, iso merkitys", address="verkosto@example.test")
+    network = SimpleNamespace(
+        name="Pienet joukot, iso merkitys",
+        address="verkosto@example.test",
+        sub_address=lambda detail: f"verkosto+{detail}@example.test",
+    )
+    request = SimpleNamespace(id=3, email="anna@example.test", name="Anna", language="fi")
+    member = SimpleNamespace(email="anna@example.test", name="Anna", language="fi")
+    post = SimpleNamespace(
+        id=7,
+        subject="Kutsutaksit",
+        author_name="Anna",
+        author_email="anna@example.test",
+        state="accepted",
+        text="Hei kaikki,\nkokemuksia?",
+        created_at=datetime(2026, 11, 27, tzinfo=UTC),
+    )
     return {
         "ticket": ticket,
         "network": network,
@@ -43,6 +58,15 @@ def _context() -> dict[str, object]:
         "subject": "Iso liite",
         "size_mb": "30.0",
         "limit_mb": "25",
+        "request": request,
+        "days": 7,
+        "mode": "daily",
+        "member": member,
+        "post": post,
+        "posts": [post],
+        "now": datetime(2026, 11, 28, tzinfo=UTC),
+        "reasons": ["not-member", "empty-subject", "a reason written in the rules"],
+        "note": "Ei liity verkoston aiheisiin.",
     }
 
 

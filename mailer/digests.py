@@ -1,0 +1,159 @@
+"""Members' list digests: daily or weekly, at the configured hour in the network's time zone.
+
+Each member has a cursor (the last post they received in a digest) and the time
+of their last digest. A digest is due when the last digest was before the most
+recent digest moment; it carries every accepted post after the cursor, and the
+cursor and time move in the same transaction as the digest is queued. So a
+digest is never sent twice, never skips a post, and one missed while the daemon
+was down goes out when it next looks.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from email import message_from_bytes
+from email.message import EmailMessage, Message
+from email.mime.message import MIMEMessage
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import SMTP, compat32
+from email.utils import format_datetime, formataddr, make_msgid
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from mailer.config import Settings
+from mailer.db.models import ListPost, Member
+from mailer.outgoing.compose import LOOP_HEADER, one_line
+from mailer.outgoing.fanout import Copy, enqueue_raw
+from mailer.outgoing.list_copy import list_id, unsubscribe_mailto
+from mailer.reply_tokens import ReplyTokens
+from mailer.templates import Templates
+
+BOUNCE_TOKEN = "b"
+MAX_POSTS = 200
+
+
+def last_due(settings: Settings, mode: str, now: datetime) -> datetime:
+    """The most recent digest moment at or before ``now`` for ``daily`` or ``weekly``."""
+    tz = settings.network.tz
+    local = now.astimezone(tz)
+    moment = datetime.combine(local.date(), time(settings.list.digest_hour), tzinfo=tz)
+    if moment > local:
+        moment -= timedelta(days=1)
+    if mode == "weekly":
+        back = (moment.weekday() - settings.list.weekly_digest_weekday) % 7
+        moment -= timedelta(days=back)
+    return moment
+
+
+@dataclass(frozen=True)
+class DigestStats:
+    members: int
+    messages: int
+
+
+def _due_members(session: Session, settings: Settings, now: datetime) -> list[Member]:
+    due: list[Member] = []
+    for mode in ("daily", "weekly"):
+        moment = last_due(settings, mode, now)
+        due += session.scalars(
+            select(Member).where(
+                Member.subscribed.is_(True),
+                Member.disabled_at.is_(None),
+                Member.delivery == mode,
+                or_(Member.last_digest_at.is_(None), Member.last_digest_at < moment),
+            )
+        ).all()
+    return due
+
+
+def _render(
+    templates: Templates,
+    settings: Settings,
+    language: str,
+    mode: str,
+    posts: list[ListPost],
+    now: datetime,
+) -> tuple[str, bytes]:
+    network = settings.network
+    rendered = templates.render(
+        language, "list/digest", network=network, posts=posts, mode=mode, now=now
+    )
+    footer = templates.text(language, "list/footer", network=network)
+    if settings.list.mime_digest:
+        msg: Message = MIMEMultipart("mixed")
+        msg.attach(MIMEText(rendered.text, "plain", "utf-8"))
+        digest = MIMEMultipart("digest")
+        for post in posts:
+            digest.attach(MIMEMessage(message_from_bytes(post.raw, policy=compat32)))
+        msg.attach(digest)
+        msg.attach(MIMEText(footer, "plain", "utf-8"))
+    else:
+        msg = EmailMessage()
+        msg.set_content(f"{rendered.text.rstrip()}\n\n{footer}", cte="quoted-printable")
+    message_id = make_msgid(domain=network.domain)
+    msg["From"] = formataddr((one_line(network.name), network.address))
+    msg["To"] = formataddr((one_line(settings.list.list_name), network.sub_address("lista")))
+    msg["Subject"] = one_line(rendered.subject, 900)
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = message_id
+    msg["List-Id"] = f"{one_line(settings.list.list_name)} {list_id(network)}"
+    msg["List-Unsubscribe"] = unsubscribe_mailto(network)
+    msg["List-Post"] = f"<mailto:{network.sub_address('lista')}>"
+    msg["Precedence"] = "list"
+    msg["Auto-Submitted"] = "auto-generated"
+    msg[LOOP_HEADER] = network.address
+    policy = SMTP if isinstance(msg, EmailMessage) else compat32.clone(linesep="\r\n")
+    return message_id, msg.as_bytes(policy=policy)
+
+
+def send_digests(
+    session: Session,
+    settings: Settings,
+    templates: Templates,
+    tokens: ReplyTokens,
+    now: datetime,
+) -> DigestStats:
+    """Queue every digest due now; members sharing language, mode and cursor share bytes."""
+    members = _due_members(session, settings, now)
+    groups: dict[tuple[str, str, int], list[Member]] = defaultdict(list)
+    for member in members:
+        groups[(member.language, member.delivery, member.digest_cursor)].append(member)
+    messages = 0
+    for (language, mode, cursor), group in groups.items():
+        posts = list(
+            session.scalars(
+                select(ListPost)
+                .where(ListPost.state == "accepted", ListPost.id > cursor)
+                .order_by(ListPost.id)
+                .limit(MAX_POSTS)
+            )
+        )
+        if posts:
+            message_id, raw = _render(templates, settings, language, mode, posts, now)
+            network = settings.network
+            enqueue_raw(
+                session,
+                raw=raw,
+                message_id=message_id,
+                kind=f"list-digest-{mode}",
+                related=f"digest:{mode}",
+                envelope_from=network.sub_address("bounce"),
+                copies=[
+                    Copy(
+                        m.email,
+                        network.sub_address(f"bounce-{tokens.make(BOUNCE_TOKEN, m.id)}"),
+                    )
+                    for m in group
+                ],
+                now=now,
+                domain=network.domain,
+            )
+            messages += 1
+        newest = posts[-1].id if posts else cursor
+        for member in group:
+            member.digest_cursor, member.last_digest_at = newest, now
+    return DigestStats(members=len(members), messages=messages)
