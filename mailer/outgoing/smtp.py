@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import ssl
 import subprocess
@@ -57,6 +58,7 @@ def _is_permanent(code: int) -> bool:
     return 500 <= code < 600
 
 
+@functools.lru_cache(maxsize=4096)  # the envelope sender repeats on every message
 def _sendable(address: str) -> bool:
     """Whether the address can go on the wire exactly as given.
 
@@ -208,6 +210,8 @@ class SmtpSender:
         A server may drop an idle connection without the client having noticed
         yet (or a NAT may forget it silently). Only a connection that had been
         idle in the pool gets the second try: on a fresh one the failure is real.
+        Like any SMTP retry this can duplicate a message whose final 250 was lost
+        with the connection; losing it instead would be worse.
         """
         for attempt in (1, 2):
             reused = client.is_connected
@@ -322,6 +326,10 @@ class SmtpSender:
         )
 
     def _log_result(self, number: int, envelope_from: str, result: SendResult) -> None:
+        failed = bool(result.temporary or result.permanent)
+        level = logging.WARNING if failed else logging.INFO
+        if not log.isEnabledFor(level):
+            return  # the hot path of a bulk send: skip building the record
         extra = self._extra(
             number,
             envelope_from=envelope_from,
@@ -329,10 +337,8 @@ class SmtpSender:
             temporary=result.temporary,
             permanent=result.permanent,
         )
-        if result.temporary or result.permanent:
-            log.warning("message not delivered to every recipient", extra=extra)
-        else:
-            log.info("message sent", extra=extra)
+        message = "message not delivered to every recipient" if failed else "message sent"
+        log.log(level, message, extra=extra)
 
     def _drop(self, client: aiosmtplib.SMTP) -> None:
         """Close a connection whose state can no longer be trusted."""

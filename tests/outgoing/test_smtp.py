@@ -614,6 +614,22 @@ def test_xoauth2_gives_up_after_one_refresh(
     assert server.handler.tokens_seen == ["bad", "bad"]
 
 
+def test_failing_token_command_is_temporary(
+    start_server: Callable[..., Server], tmp_path: Path
+) -> None:
+    """A token helper that fails (identity provider down) delays mail instead of crashing."""
+    server = start_server(auth_require_tls=False)
+    settings = smtp_settings(server.port, auth="xoauth2", username="network@example.test")
+    tokens = TokenProvider(OAuth2Settings(command=f"{sys.executable} -c 'raise SystemExit(3)'"))
+
+    result = with_sender(
+        settings, lambda sender: sender.send(SENDER, ["a@example.test"], message()), tokens
+    )
+
+    assert "no OAuth2 token" in result.temporary["a@example.test"]
+    assert server.handler.tokens_seen == []
+
+
 def test_security_none_ignores_offered_starttls(
     start_server: Callable[..., Server], certificate: Path
 ) -> None:
