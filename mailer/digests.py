@@ -21,7 +21,7 @@ from email.mime.text import MIMEText
 from email.policy import SMTP, compat32
 from email.utils import format_datetime, formataddr, make_msgid
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from mailer.config import Settings
@@ -64,7 +64,10 @@ def _due_members(session: Session, settings: Settings, now: datetime) -> list[Me
                 Member.subscribed.is_(True),
                 Member.disabled_at.is_(None),
                 Member.delivery == mode,
-                or_(Member.last_digest_at.is_(None), Member.last_digest_at < moment),
+                or_(
+                    and_(Member.last_digest_at.is_(None), Member.created_at < moment),
+                    Member.last_digest_at < moment,
+                ),
             )
         ).all()
     return due

@@ -3,14 +3,12 @@
 List mail goes out with the return path ``verkosto+bounce-<token>@…`` whose
 signed token names the member, so a bounce identifies them exactly even when
 the bounce itself names some forwarding address. A permanent failure counts
-1, a temporary one 0.25, at most one bounce a day. Over the threshold the member
+1, a temporary one 0.25, at most one bounce a calendar day. Over the threshold the member
 gets a probe (itself VERP-addressed); if the probe bounces too, the member is
 disabled (not deleted) and shows in the coordinator's digest.
 """
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 from mailer.db.models import Bounce, Member
 from mailer.handlers.context import HandlerContext
@@ -63,7 +61,9 @@ def _count(ctx: HandlerContext, member: Member, permanent: bool, probe: bool) ->
             member.disabled_at = ctx.now
             ctx.actions.append(f"disable {member.email}: the probe bounced")
         return
-    if member.last_bounce_at and member.last_bounce_at > ctx.now - timedelta(days=1):
+    tz = ctx.settings.network.tz
+    today = ctx.now.astimezone(tz).date()
+    if member.last_bounce_at and member.last_bounce_at.astimezone(tz).date() == today:
         ctx.actions.append(f"{member.email} already bounced today: not counted again")
         return
     member.bounce_score += PERMANENT if permanent else TEMPORARY

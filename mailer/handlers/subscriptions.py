@@ -221,6 +221,7 @@ def preferences(ctx: HandlerContext, msg: InboundMessage) -> None:
     if command.name == "delivery":
         if command.argument in ("daily", "weekly") and member.delivery not in ("daily", "weekly"):
             member.digest_cursor = latest_post_id(ctx.session)
+            member.last_digest_at = ctx.now
         member.delivery, member.updated_at = command.argument, ctx.now
         ctx.actions.append(f"{member.email} delivery → {command.argument}")
         ctx.answer(
