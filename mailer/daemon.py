@@ -24,6 +24,7 @@ from mailer.errors import MailboxError
 from mailer.mailbox.base import Mailbox
 from mailer.outgoing.outbox import DrainStats
 from mailer.outgoing.smtp import SmtpSender
+from mailer.web import WebServer, listen_address
 
 log = logging.getLogger("mailer.daemon")
 
@@ -158,6 +159,17 @@ class Daemon:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopped.wait(), timeout=seconds)
 
+    def _web(self) -> WebServer | None:
+        """The one-click unsubscribe endpoint, when a base URL says where it is reached."""
+        settings = self.app.settings.list
+        if not settings.base_url:
+            return None
+        host, port = listen_address(settings.http_listen)
+        web = WebServer(self.app, host, port, self.wake_outbox)
+        web.start()
+        log.info("web endpoint listening", extra={"host": host, "port": web.port})
+        return web
+
     async def run(self, ready: Callable[[], None] | None = None) -> None:
         from scheduler import start_schedule
 
@@ -171,6 +183,7 @@ class Daemon:
         watcher = self.app.watcher()
         sender = self.app.sender()
         schedule = start_schedule(self)
+        web = self._web()
         watcher.start(self.wake_inbox)
         self._inbox_event.set()
         self._outbox_event.set()
@@ -188,6 +201,8 @@ class Daemon:
             self._inbox_event.set()
             self._outbox_event.set()
             schedule.shutdown(wait=False)
+            if web is not None:
+                web.stop()
             await asyncio.gather(*tasks, return_exceptions=True)
             watcher.stop()
             await sender.close()

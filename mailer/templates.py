@@ -39,7 +39,7 @@ class Templates:
         self.env = Environment(
             loader=FileSystemLoader(str(root)),
             undefined=StrictUndefined,
-            autoescape=select_autoescape(["html"]),
+            autoescape=select_autoescape(["html", "html.j2"]),
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,

@@ -21,10 +21,10 @@ from mailer.outgoing.compose import Draft, OutgoingAttachment
 from mailer.outgoing.fanout import Copy, enqueue_raw
 from mailer.outgoing.list_copy import build_list_copy, personal_headers
 from mailer.parsing.commands import command_lines
+from mailer.web import UNSUBSCRIBE_TOKEN
 
 HELD_TOKEN = "h"
 BOUNCE_TOKEN = "b"
-UNSUBSCRIBE_TOKEN = "u"
 
 
 def _store(ctx: HandlerContext, msg: InboundMessage, state: str, reasons: str) -> ListPost:

@@ -383,3 +383,47 @@ def test_data_export_and_erase(
 
         left = collect(job_context(app, session), who)
     assert left["member"] is None and left["questions"] == [] and left["messages"] == []
+
+
+def test_one_click_unsubscribe_by_post(
+    clean_mail: MailServers, make_app: AppFactory, tmp_path: Path
+) -> None:
+    """The List-Unsubscribe URL answers a GET with a button and a One-Click POST unsubscribes."""
+    import urllib.request
+
+    from mailer.web import WebServer
+
+    servers = clean_mail
+    app = make_app(list={"base_url": "https://lista.example.test"})
+    _roster(app, servers, tmp_path, ["member19", "member20"])
+    author = servers.address("member19")
+    _deliver(
+        servers,
+        question(author, "Tiedote", "x", to=servers.address("network+lista")),
+        author,
+        servers.address("network+lista"),
+    )
+    cycle(app)
+    (copy,) = servers.wait_for("member20", 1)
+    assert copy["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    match = re.search(
+        r"<https://lista\.example\.test(/unsubscribe/[a-z0-9-]+)>", str(copy["List-Unsubscribe"])
+    )
+    assert match is not None
+    web = WebServer(app, "127.0.0.1", 0, lambda: None)
+    web.start()
+    try:
+        url = f"http://127.0.0.1:{web.port}{match.group(1)}"
+        with urllib.request.urlopen(url, timeout=10) as page:
+            assert b'<form method="post"' in page.read()
+        member = _member(app, servers.address("member20"))
+        assert member is not None and member.subscribed  # a GET changes nothing
+        request = urllib.request.Request(url, data=b"List-Unsubscribe=One-Click", method="POST")
+        with urllib.request.urlopen(request, timeout=10) as done:
+            assert done.status == 200
+    finally:
+        web.stop()
+    member = _member(app, servers.address("member20"))
+    assert member is not None and not member.subscribed
+    cycle(app)
+    assert "eronnut" in str(servers.wait_for("member20", 2)[1]["Subject"])

@@ -100,3 +100,16 @@ def test_templates_are_files_not_code() -> None:
     """There is at least one template per language folder on disk."""
     assert all(any((ROOT / lang).rglob("*.txt.j2")) for lang in LANGUAGES)
     assert isinstance(ROOT, Path)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("name", ["unsubscribe", "unsubscribed", "not_found"])
+def test_web_pages_render_escaped(language: str, name: str) -> None:
+    """The unsubscribe pages render in every language, escaping what they show."""
+    context = _context()
+    context["member"] = SimpleNamespace(email="<b>x</b>@example.test", language=language)
+    page = TEMPLATES.env.get_template(f"{language}/web/{name}.html.j2").render(
+        token="u1-abcdefghij", **context
+    )
+    assert "<html" in page
+    assert "<b>x</b>" not in page
