@@ -1,0 +1,320 @@
+"""Registration and cancellation replies to an event invitation, in words or by iTIP.
+
+Members answer an invitation the way they answer any mail: "Ilmoittaudun",
+"Kyllä, gluteeniton", "Ja, jag kommer", "Count me in", "En pääse", "Can't make
+it" — or press Accept/Decline in Outlook or Gmail, which sends an iCalendar
+REPLY. A registration taken by mistake fills a seat and a lunch; so a reply
+is read as yes or no only when it says so without hedging or contradiction,
+and anything else is "unclear" with a reason code (the handler asks
+"Tarkoititko ilmoittautua?").
+
+The first line that says yes, no or maybe decides; what follows it is the
+answer to the event's extra question (a diet, say). Short words that mean
+something else inside a sentence — Finnish "ja" (and), "no" (well), "en"
+(Swedish "a") — count only as a clause of their own ("Ja!", "No, sorry").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from icalendar import Calendar
+
+from mailer.inbound.message import clean_subject
+from mailer.parsing.written import is_greeting, written_lines
+
+Intent = Literal["yes", "no", "unclear"]
+
+# Reason codes.
+FROM_TEXT = "text"  # yes/no read from the reply
+FROM_SUBJECT = "subject"  # yes/no read from the subject ("Hyväksytty: ...")
+NO_INTENT = "no_intent"  # nothing that says yes or no
+QUESTION = "question"  # only a question ("Voinko tuoda kollegan?")
+UNCERTAIN = "uncertain"  # "ehkä", "I'm not sure yet", Outlook's Tentative
+CONTRADICTORY = "contradictory"  # yes and no at once
+
+
+@dataclass(frozen=True)
+class RsvpResult:
+    """What a reply to an invitation says."""
+
+    intent: Intent
+    answer: str  # the writer's further lines (the answer to the event's question); "" if none
+    reason: str  # one of the reason codes above
+
+
+@dataclass(frozen=True)
+class ItipReply:
+    """An Accept/Decline/Tentative pressed in a calendar client (iTIP METHOD:REPLY)."""
+
+    uid: str
+    sequence: int
+    attendee: str  # the address, lower-cased, without "mailto:"
+    name: str  # the attendee's CN, "" if none
+    partstat: str  # ACCEPTED | DECLINED | TENTATIVE | DELEGATED | NEEDS-ACTION
+    comment: str  # a note typed with the response ("Respond with comments"), "" if none
+
+    @property
+    def intent(self) -> Intent:
+        """ACCEPTED is yes, DECLINED no; Tentative and the rest need asking."""
+        if self.partstat == "ACCEPTED":
+            return "yes"
+        return "no" if self.partstat == "DECLINED" else "unclear"
+
+
+_YES = (
+    # fi
+    "ilmoittaudun", "ilmoittaudumme", "ilmoittaudun mukaan", "osallistun", "osallistumme",
+    "tulen", "tulemme", "olen tulossa", "olemme tulossa", "pääsen", "pääsen paikalle",
+    "olen mukana", "olemme mukana", "ilmoita minut", "ilmoittakaa minut", "varaa minulle paikka",
+    # sv
+    "jag kommer", "vi kommer", "kommer gärna", "anmäler mig", "jag anmäler mig", "anmäl mig",
+    "jag deltar", "vi deltar", "deltar gärna", "jag är med", "vi är med", "räkna med mig",
+    "boka mig",
+    # en
+    "count me in", "i'll attend", "i will attend", "i'll be there", "i will be there",
+    "i will come", "i'll come", "i'd like to attend", "i would like to attend",
+    "i'd like to register", "i would like to register", "please register me", "sign me up",
+    "register me", "i'm in", "i'll join", "i will join", "we'll attend", "we will attend",
+    "i'm attending", "i am attending", "we'll be there",
+)  # fmt: skip
+_NO = (
+    # fi
+    "en pääse", "en pääsekään", "en pääsisi", "en tule", "en tulekaan", "en osallistu",
+    "en voi osallistua", "en pysty osallistumaan", "en ehdi", "en pääse paikalle", "peru",
+    "perun", "peruutan", "perukaa", "peruuta", "perun ilmoittautumiseni", "peruutus",
+    "en ole tulossa", "joudun perumaan", "jään pois", "emme pääse", "emme tule",
+    # sv
+    "kan inte komma", "kan tyvärr inte komma", "kommer inte", "jag kommer inte",
+    "kan inte delta", "kan tyvärr inte delta", "avböjer", "avanmäler mig", "avanmäl mig",
+    "avboka", "avbokar", "stryk mig", "hinner inte", "jag deltar inte", "kan inte närvara",
+    "vi kommer inte",
+    # en
+    "can't make it", "cannot make it", "can not make it", "can't attend", "cannot attend",
+    "won't attend", "will not attend", "won't be able", "will not be able", "unable to attend",
+    "can't come", "cannot come", "won't come", "not attending", "not coming", "cancel",
+    "please cancel", "cancel my registration", "unregister", "decline", "i decline",
+    "count me out", "won't make it",
+)  # fmt: skip
+_UNSURE = (
+    # fi
+    "ehkä", "mahdollisesti", "kenties", "todennäköisesti", "luultavasti", "en ole varma",
+    "en tiedä", "en vielä tiedä", "en tiedä vielä", "katsotaan", "alustavasti", "jos ehdin",
+    "jos pääsen", "epävarma",
+    # sv
+    "kanske", "möjligen", "troligen", "vet inte", "inte säker", "osäker", "preliminärt",
+    "om jag hinner", "om jag kan",
+    # en
+    "maybe", "perhaps", "possibly", "probably", "not sure", "don't know", "might",
+    "tentatively", "if i can", "depends", "not yet sure",
+)  # fmt: skip
+# Words that say yes or no only when they are the whole clause, give or take a
+# "thank you": inside a sentence they mean something else.
+_BARE_YES = frozenset(
+    {
+        "kyllä", "joo", "juu", "jep", "toki", "mielelläni", "ilman muuta",
+        "totta kai", "tottakai", "ja", "jo", "gärna", "absolut", "visst", "yes", "yep", "yeah",
+        "sure", "absolutely", "of course", "definitely",
+    }
+)  # fmt: skip
+_BARE_NO = frozenset({"ei", "en", "nej", "no", "nope"})
+_POLITE = frozenset(
+    {
+        "kiitos", "kiitoksia", "kiitos kutsusta", "tack", "tack för inbjudan", "thanks",
+        "thank you", "please", "kiitos paljon", "tack så mycket", "thank you very much",
+        "valitettavasti", "tyvärr", "unfortunately", "sorry", "pahoittelut",
+    }
+)  # fmt: skip
+_OUTLOOK_SUBJECTS: dict[str, Intent] = {
+    "hyväksytty": "yes", "accepted": "yes", "accepterat": "yes", "accepterad": "yes",
+    "godkänt": "yes", "hylätty": "no", "declined": "no", "avböjt": "no", "avböjd": "no",
+    "avvisat": "no", "alustava": "unclear", "alustavasti hyväksytty": "unclear",
+    "tentative": "unclear", "tentatively accepted": "unclear", "preliminärt": "unclear",
+    "preliminärt accepterat": "unclear", "preliminär": "unclear",
+}  # fmt: skip
+
+
+def _phrases(words: tuple[str, ...] | frozenset[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+_SIGNAL = re.compile(
+    rf"(?<![\w'])(?:(?P<unsure>{_phrases(_UNSURE)})|(?P<no>{_phrases(_NO)})"
+    rf"|(?P<yes>{_phrases(_YES)}))(?![\w'])",
+    re.IGNORECASE,
+)
+_POLITE_WORDS = re.compile(rf"(?<!\w)(?:{_phrases(_POLITE)})(?!\w)")
+_CLAUSE = re.compile(r"[^,;:.!?\n]+[,;:.!?]*")
+_CONDITIONAL = re.compile(r"^\s*(?:jos|mikäli|om|ifall|if|in case)\b", re.IGNORECASE)
+_PUNCTUATION = " \t.,;:!?-*_()\u2013\u2014"
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'"})
+
+
+@dataclass(frozen=True)
+class _Signals:
+    yes: bool = False
+    no: bool = False
+    unsure: bool = False
+    asked: bool = False  # a question was asked
+    bare_no: bool = False  # "No" alone: English no, or Finnish "well" before a yes
+
+    @property
+    def any(self) -> bool:
+        return self.yes or self.no or self.unsure or self.bare_no
+
+    def __or__(self, other: _Signals) -> _Signals:
+        return _Signals(
+            self.yes or other.yes,
+            self.no or other.no,
+            self.unsure or other.unsure,
+            self.asked or other.asked,
+            self.bare_no or other.bare_no,
+        )
+
+
+def _clauses(line: str) -> list[str]:
+    return [c.strip() for c in _CLAUSE.findall(line) if c.strip(_PUNCTUATION)]
+
+
+def _bare(clause: str) -> str:
+    """The clause's words without punctuation, politeness words around them removed."""
+    words = _POLITE_WORDS.sub(" ", clause.strip(_PUNCTUATION).casefold())
+    return " ".join(words.replace(",", " ").split())
+
+
+def _clause_signals(clause: str, strong_only: bool) -> _Signals:
+    if clause.rstrip().endswith("?"):
+        return _Signals(asked=True)
+    if strong_only and _CONDITIONAL.match(clause):
+        return _Signals()
+    found = _Signals()
+    for match in _SIGNAL.finditer(clause.translate(_APOSTROPHES)):
+        found = found | _Signals(
+            yes=match.group("yes") is not None,
+            no=match.group("no") is not None,
+            unsure=match.group("unsure") is not None,
+        )
+    if not strong_only:
+        bare = _bare(clause)
+        found = found | _Signals(
+            yes=bare in _BARE_YES, no=bare in _BARE_NO - {"no"}, bare_no=bare == "no"
+        )
+    return found
+
+
+def _line_signals(line: str, strong_only: bool = False) -> _Signals:
+    found = _Signals()
+    for clause in _clauses(line):
+        found = found | _clause_signals(clause, strong_only)
+    return found
+
+
+def _intent(signals: _Signals) -> tuple[Intent, str]:
+    if signals.unsure:
+        return "unclear", UNCERTAIN
+    if signals.yes and signals.no:
+        return "unclear", CONTRADICTORY
+    if signals.yes:
+        return "yes", FROM_TEXT  # "No, tulen!" is Finnish for "Well, I'll come"
+    if signals.no or signals.bare_no:
+        return "no", FROM_TEXT
+    return "unclear", QUESTION if signals.asked else NO_INTENT
+
+
+def _is_filler(text: str) -> bool:
+    """A line or clause that answers nothing: a greeting, thanks, punctuation."""
+    return not _bare(text) or is_greeting(text)
+
+
+def _answer(intent_line: str, later: list[str]) -> str:
+    """The clauses after the last signal on the intent line, and the lines below it."""
+    parts: list[str] = []
+    clauses = _clauses(intent_line)
+    last = max(
+        (i for i, c in enumerate(clauses) if _clause_signals(c, strong_only=False).any),
+        default=-1,
+    )
+    tail = ", ".join(c.strip(" ,;") for c in clauses[last + 1 :] if not _is_filler(c))
+    if tail:
+        parts.append(tail)
+    lines = [line.strip() for line in later]
+    while lines and (not lines[-1] or _is_filler(lines[-1])):
+        lines.pop()
+    kept = [line for line in lines if not line or not _is_filler(line)]
+    parts.append("\n".join(kept))
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(parts).strip())
+
+
+def _from_subject(subject: str) -> tuple[Intent, str] | None:
+    """Outlook's "Hyväksytty: ..." / "Declined: ..." subject, or a subject that says it."""
+    head = clean_subject(subject)
+    prefix, colon, _ = head.partition(":")
+    if colon and prefix.strip().casefold() in _OUTLOOK_SUBJECTS:
+        intent = _OUTLOOK_SUBJECTS[prefix.strip().casefold()]
+        return intent, FROM_SUBJECT if intent != "unclear" else UNCERTAIN
+    signals = _line_signals(head, strong_only=True)
+    if not signals.any:
+        return None
+    intent, reason = _intent(signals)
+    return intent, FROM_SUBJECT if intent != "unclear" else reason
+
+
+def parse_rsvp(text: str, subject: str = "") -> RsvpResult:
+    """Read a reply to an invitation (``new_text`` and the subject): yes, no or unclear."""
+    lines = [line for line in written_lines(text) if not is_greeting(line)]
+    for index, line in enumerate(lines):
+        signals = _line_signals(line)
+        if not signals.any:
+            continue
+        later = lines[index + 1 :]
+        for other in later:
+            signals = signals | _line_signals(other, strong_only=True)
+        intent, reason = _intent(signals)
+        return RsvpResult(intent, _answer(line, later), reason)
+    asked = any(_line_signals(line).asked for line in lines)
+    from_subject = _from_subject(subject)
+    if from_subject is not None and not asked:
+        intent, reason = from_subject
+        return RsvpResult(intent, _answer("", lines), reason)
+    return RsvpResult("unclear", "", QUESTION if asked else NO_INTENT)
+
+
+def _text(value: object) -> str:
+    return str(value).strip() if value is not None else ""
+
+
+def parse_itip_reply(ics: bytes) -> ItipReply | None:
+    """The attendee's response in an iCalendar REPLY; None if it is not one or unreadable."""
+    try:
+        calendar = Calendar.from_ical(ics)
+    except (ValueError, IndexError, KeyError, TypeError):
+        return None
+    if _text(calendar.get("METHOD")).upper() != "REPLY":
+        return None
+    for event in calendar.walk("VEVENT"):
+        uid = _text(event.get("UID"))
+        attendees = event.get("ATTENDEE")
+        if not uid or attendees is None:
+            continue
+        for attendee in attendees if isinstance(attendees, list) else [attendees]:
+            address = _text(attendee)
+            if address.lower().startswith("mailto:"):
+                address = address[len("mailto:") :]
+            params = getattr(attendee, "params", {})
+            if not address:
+                continue
+            try:
+                sequence = int(event.get("SEQUENCE", 0))
+            except (TypeError, ValueError):
+                sequence = 0
+            return ItipReply(
+                uid=uid,
+                sequence=sequence,
+                attendee=address.strip().lower(),
+                name=_text(params.get("CN")),
+                partstat=_text(params.get("PARTSTAT") or "NEEDS-ACTION").upper(),
+                comment=_text(event.get("COMMENT")),
+            )
+    return None
