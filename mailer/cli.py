@@ -29,8 +29,10 @@ app = typer.Typer(
 )
 members_app = typer.Typer(no_args_is_help=True, help="The members' roster.")
 queue_app = typer.Typer(no_args_is_help=True, help="The question queue.")
+orgs_app = typer.Typer(no_args_is_help=True, help="Member organisations (municipalities).")
 app.add_typer(members_app, name="members")
 app.add_typer(queue_app, name="queue")
+app.add_typer(orgs_app, name="orgs")
 
 out = Console()
 
@@ -186,6 +188,23 @@ def _print(rows: list[dict[str, Any]], as_json: bool, title: str, columns: list[
     out.print(table)
 
 
+def _member_row(m: Member) -> dict[str, Any]:
+    state = "disabled" if m.disabled_at else ("subscribed" if m.subscribed else "left")
+    return {
+        "email": m.email,
+        "name": m.name,
+        "organisation": m.organisation_name,
+        "language": m.language,
+        "delivery": m.delivery,
+        "role": m.role,
+        "state": state,
+        "bounce_score": m.bounce_score,
+    }
+
+
+MEMBER_COLUMNS = ["email", "name", "organisation", "language", "delivery", "role", "state"]
+
+
 @members_app.command("list")
 def members_list(
     ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False
@@ -194,18 +213,156 @@ def members_list(
     service = _options(ctx).build()
     try:
         with service.db.transaction() as session:
+            rows = [_member_row(m) for m in session.scalars(select(Member).order_by(Member.email))]
+    finally:
+        service.close()
+    _print(rows, as_json, f"Members ({len(rows)})", MEMBER_COLUMNS)
+
+
+@members_app.command("add")
+def members_add(
+    ctx: typer.Context,
+    email: str,
+    name: Annotated[str, typer.Option()] = "",
+    organisation: Annotated[str, typer.Option()] = "",
+    language: Annotated[str | None, typer.Option()] = None,
+    delivery: Annotated[str, typer.Option(help="each, daily, weekly or none")] = "each",
+) -> None:
+    """Add one member (or update and re-subscribe an existing one); no confirmation mail."""
+    from mailer.roster import add_member
+
+    service = _options(ctx).build()
+    try:
+        with service.db.transaction() as session:
+            member = add_member(
+                session,
+                email,
+                name=name,
+                organisation_name=organisation,
+                language=language or service.settings.network.language,
+                delivery=delivery,
+                now=service.clock.now(),
+            )
+            row = _member_row(member)
+    finally:
+        service.close()
+    _print([row], False, "Member", MEMBER_COLUMNS)
+
+
+@members_app.command("remove")
+def members_remove(
+    ctx: typer.Context,
+    email: str,
+    erase: Annotated[bool, typer.Option(help="erase every trace, as on request")] = False,
+) -> None:
+    """Take a member off the list (kept for history), or erase them with --erase."""
+    from mailer.handlers.privacy import erase as erase_person
+    from mailer.jobs import job_context
+
+    service = _options(ctx).build()
+    try:
+        with service.db.transaction() as session:
+            member = session.scalars(select(Member).where(Member.email == email.lower())).first()
+            if member is None:
+                raise ConfigError(f"no member {email}")
+            if erase:
+                erase_person(job_context(service, session), member.email)
+            else:
+                member.subscribed, member.updated_at = False, service.clock.now()
+    finally:
+        service.close()
+    out.print(f"{email} {'erased' if erase else 'removed from the list'}")
+
+
+@members_app.command("export")
+def members_export(ctx: typer.Context) -> None:
+    """The roster as CSV on stdout (the import format plus delivery, role and state)."""
+    import csv
+
+    service = _options(ctx).build()
+    try:
+        with service.db.transaction() as session:
+            rows = [_member_row(m) for m in session.scalars(select(Member).order_by(Member.email))]
+    finally:
+        service.close()
+    writer = csv.DictWriter(sys.stdout, fieldnames=[*MEMBER_COLUMNS, "bounce_score"])
+    writer.writeheader()
+    writer.writerows(rows)
+
+
+@members_app.command("ban")
+def members_ban(ctx: typer.Context, pattern: str) -> None:
+    """Discard list posts from an address or a whole @domain, silently."""
+    from mailer.db.models import Ban
+
+    service = _options(ctx).build()
+    try:
+        with service.db.transaction() as session:
+            session.add(Ban(pattern=pattern.lower(), created_at=service.clock.now()))
+    finally:
+        service.close()
+    out.print(f"banned {pattern}")
+
+
+@orgs_app.command("list")
+def orgs_list(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Organisations with their status, fee year and number of subscribed members."""
+    from mailer.db.models import Organisation
+
+    service = _options(ctx).build()
+    try:
+        with service.db.transaction() as session:
+            counts = dict(
+                session.execute(
+                    select(Member.organisation_id, func.count(Member.id))
+                    .where(Member.subscribed.is_(True))
+                    .group_by(Member.organisation_id)
+                ).all()
+            )
             rows = [
                 {
-                    "email": m.email,
-                    "name": m.name,
-                    "organisation": m.organisation_name,
-                    "language": m.language,
+                    "name": o.name,
+                    "status": o.status,
+                    "fee_paid_year": o.fee_paid_year,
+                    "members": counts.get(o.id, 0),
                 }
-                for m in session.scalars(select(Member).order_by(Member.email))
+                for o in session.scalars(select(Organisation).order_by(Organisation.name))
             ]
     finally:
         service.close()
-    _print(rows, as_json, f"Members ({len(rows)})", ["email", "name", "organisation", "language"])
+    _print(
+        rows,
+        as_json,
+        f"Organisations ({len(rows)})",
+        ["name", "status", "fee_paid_year", "members"],
+    )
+
+
+@orgs_app.command("set")
+def orgs_set(
+    ctx: typer.Context,
+    name: str,
+    status: Annotated[str | None, typer.Option(help="member, former or prospect")] = None,
+    fee_paid: Annotated[int | None, typer.Option(help="the year the fee was last paid")] = None,
+) -> None:
+    """Record an organisation's membership status and fee year (created if new)."""
+    from mailer.roster import organisation
+
+    if status is not None and status not in ("member", "former", "prospect"):
+        raise ConfigError("--status must be member, former or prospect")
+    service = _options(ctx).build()
+    try:
+        with service.db.transaction() as session:
+            org = organisation(session, name, service.clock.now())
+            if org is None:
+                raise ConfigError("an organisation needs a name")
+            if status is not None:
+                org.status = status
+            if fee_paid is not None:
+                org.fee_paid_year = fee_paid
+    finally:
+        service.close()
+    out.print(f"{name}: saved")
 
 
 def _age(seconds: float) -> str:

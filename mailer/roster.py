@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from mailer.config import LANGUAGES
 from mailer.db.models import Member, Organisation
+from mailer.errors import ConfigError
 from mailer.list_archive import latest_post_id
 
 REQUIRED = ("email", "name", "organisation", "language")
@@ -138,3 +139,38 @@ def import_csv(session: Session, path: Path, default_language: str, now: datetim
         else:
             report.unchanged += 1
     return report
+
+
+def add_member(
+    session: Session,
+    email: str,
+    *,
+    name: str,
+    organisation_name: str,
+    language: str,
+    delivery: str,
+    now: datetime,
+) -> Member:
+    """One member by hand (the administrator vouches: no confirmation mail)."""
+    try:
+        address = normalise_address(email)
+    except EmailNotValidError as exc:
+        raise ConfigError(f"bad address {email!r}: {exc}") from None
+    if language not in LANGUAGES:
+        raise ConfigError(f"unknown language {language!r} (fi, sv or en)")
+    if delivery not in DELIVERY_MODES:
+        raise ConfigError(f"unknown delivery {delivery!r} ({', '.join(DELIVERY_MODES)})")
+    member = session.scalars(select(Member).where(Member.email == address)).first()
+    if member is None:
+        member = Member(
+            email=address, created_at=now, updated_at=now, digest_cursor=latest_post_id(session)
+        )
+        session.add(member)
+    member.name = name or member.name or ""
+    org = organisation(session, organisation_name, now)
+    if org is not None:
+        member.organisation = org
+    member.language, member.delivery = language, delivery
+    member.subscribed, member.disabled_at, member.updated_at = True, None, now
+    session.flush()
+    return member

@@ -146,3 +146,46 @@ def test_python_scheduler_py_runs_the_daemon(tmp_path: Path, embedded: Build) ->
     assert done.returncode == 0, done.stderr
     with env.app.db.transaction() as session:
         assert session.scalar(select(func.count(Ticket.id))) == 1
+
+
+def test_members_add_remove_export_and_orgs(
+    tmp_path: Path, embedded: Build, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """add, remove, export and the organisations' status and fee year by command."""
+    config = str(_config(embedded(), tmp_path))
+    assert (
+        main(
+            [
+                "--config",
+                config,
+                "members",
+                "add",
+                "Anna@Akaa.example.test",
+                "--name",
+                "Anna",
+                "--organisation",
+                "Akaa",
+                "--delivery",
+                "weekly",
+            ]
+        )
+        == 0
+    )
+    assert main(["--config", config, "members", "add", "bad address"]) == 2
+    assert (
+        main(
+            ["--config", config, "orgs", "set", "Akaa", "--status", "member", "--fee-paid", "2026"]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["--config", config, "orgs", "list", "--json"]) == 0
+    orgs = json.loads(capsys.readouterr().out)
+    assert orgs == [{"name": "Akaa", "status": "member", "fee_paid_year": 2026, "members": 1}]
+    assert main(["--config", config, "members", "remove", "anna@akaa.example.test"]) == 0
+    capsys.readouterr()
+    assert main(["--config", config, "members", "export"]) == 0
+    exported = capsys.readouterr().out.splitlines()
+    assert exported[0].startswith("email,name,organisation,language,delivery,role,state")
+    assert exported[1].startswith("anna@akaa.example.test,Anna,Akaa,fi,weekly,member,left")
+    assert main(["--config", config, "members", "remove", "nobody@example.test"]) == 2
