@@ -44,7 +44,8 @@ def test_confirmation_after_expiry_is_refused(embedded: Build) -> None:
     reply = f"From: late@example.test\nTo: {request['Reply-To']}\nSubject: Re: x\n\nkylla\n"
     env.deliver(reply.encode(), to=str(request["Reply-To"]))
     env.cycle()
-    assert "vanhentunut" in str(env.received("late@example.test")[-1]["Subject"])
+    subjects = [str(m["Subject"]) for m in env.received("late@example.test")]
+    assert len(subjects) == 2 and any("vanhentunut" in s for s in subjects)
     with env.app.db.transaction() as session:
         assert session.scalars(select(Member)).first() is None
 
