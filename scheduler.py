@@ -39,6 +39,7 @@ JOBS: list[Job] = [
     Job("inbox-sweep", jobs.sweep_inbox,    IntervalTrigger(seconds=60)),  # a net under IDLE
     Job("list-digests", jobs.list_digests,  IntervalTrigger(minutes=5)),   # daily/weekly hour
     Job("held-posts",  jobs.expire_held_posts, IntervalTrigger(hours=1)),  # old held posts
+    Job("polls",       jobs.poll_deadlines, IntervalTrigger(minutes=1)),   # ballots, results
 ]
 # fmt: on
 

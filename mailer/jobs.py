@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from mailer.digests import send_digests
-from mailer.handlers import list_posts
+from mailer.handlers import list_posts, polls
 from mailer.handlers.context import HandlerContext
 from mailer.routing.engine import Decision
 
@@ -67,4 +67,16 @@ def _expire_held(app: App) -> int:
 async def expire_held_posts(daemon: Daemon) -> None:
     """Held list posts older than the configured age expire, with a notice."""
     if await asyncio.to_thread(_expire_held, daemon.app):
+        daemon.wake_outbox()
+
+
+def _polls(app: App) -> int:
+    with app.db.transaction() as session:
+        ctx = job_context(app, session)
+        return polls.send_due_ballots(ctx) + polls.close_due(ctx)
+
+
+async def poll_deadlines(daemon: Daemon) -> None:
+    """Ballots of polls opened from the command line; results of polls past their deadline."""
+    if await asyncio.to_thread(_polls, daemon.app):
         daemon.wake_outbox()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from mailer.handlers import list_posts, privacy, questions, subscriptions
+from mailer.handlers import list_posts, polls, privacy, questions, subscriptions
 from mailer.handlers.context import HandlerContext
 from mailer.inbound.message import InboundMessage
 
@@ -15,6 +15,8 @@ BY_KIND: dict[str, TokenHandler] = {
     subscriptions.APPROVAL_TOKEN: subscriptions.decide_join,
     list_posts.HELD_TOKEN: list_posts.decide,
     privacy.ERASE_TOKEN: privacy.confirm_erase,
+    polls.PREVIEW_TOKEN: polls.coordinator_reply,
+    polls.BALLOT_TOKEN: polls.vote,
 }
 
 

@@ -60,8 +60,9 @@ def compose(draft: Draft, network: NetworkSettings, now: datetime) -> tuple[str,
     msg["From"] = formataddr((one_line(network.name), network.address))
     if len(draft.to) == 1 and draft.to_name:
         msg["To"] = formataddr((one_line(draft.to_name), draft.to[0]))
-    else:
+    elif draft.to:
         msg["To"] = ", ".join(draft.to)
+    # no recipients: each copy gets its own To line spliced in at send (fanout.Copy)
     msg["Subject"] = one_line(draft.subject, 900)
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = message_id

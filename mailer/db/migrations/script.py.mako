@@ -11,7 +11,7 @@ import mailer.db.models
 ${imports if imports else ""}
 revision = ${repr(up_revision)}
 down_revision = ${repr(down_revision)}
-branch_labels = None
+branch_labels = ${repr(branch_labels)}
 depends_on = None
 
 

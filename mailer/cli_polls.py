@@ -1,0 +1,151 @@
+"""``mailer polls``: the same as the coordinator's email form, and the results."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from sqlalchemy import select
+
+from mailer.clock import parse_now
+from mailer.db.polls import Poll
+from mailer.errors import ConfigError
+from mailer.handlers import polls
+
+polls_app = typer.Typer(no_args_is_help=True, help="Votes and advance surveys.")
+
+
+@polls_app.command("create")
+def create(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Option(help="the question members answer")],
+    option: Annotated[list[str], typer.Option(help="an option (a survey's free-text question)")],
+    closes: Annotated[str, typer.Option(help="'YYYY-MM-DD HH:MM', network time")],
+    max_choices: Annotated[int, typer.Option()] = 1,
+    audience: Annotated[
+        list[str] | None, typer.Option(help="'members' and/or extra addresses")
+    ] = None,
+    anonymous: Annotated[bool, typer.Option(help="survey answers without names")] = False,
+    survey: Annotated[bool, typer.Option(help="free-text questions instead of options")] = False,
+    one_per_organisation: Annotated[bool, typer.Option()] = False,
+    no_results_to_audience: Annotated[bool, typer.Option()] = False,
+    draft: Annotated[bool, typer.Option(help="hold the ballots until `polls send`")] = False,
+) -> None:
+    """Open a poll; its ballots go out in the daemon's next cycle (or hold with --draft)."""
+    from mailer.cli import _options, out
+
+    service = _options(ctx).build()
+    settings = service.settings
+    try:
+        closes_at = parse_now(closes, settings.network.tz)
+    except ValueError as exc:
+        raise ConfigError(f"--closes: {exc}") from None
+    kind = "survey" if survey else "poll"
+    errors = polls.validate(question, option, max_choices, closes_at, service.clock.now(), kind)
+    if errors:
+        raise ConfigError(f"cannot open the poll: {', '.join(errors)}")
+    targets = audience or ["members"]
+    try:
+        with service.db.transaction() as session:
+            poll = polls.new_poll(
+                session,
+                kind=kind,
+                question=question,
+                options=option,
+                max_choices=max_choices if kind == "poll" else len(option),
+                closes_at=closes_at,
+                now=service.clock.now(),
+                coordinator=settings.network.coordinators[0],
+                audience_members="members" in targets,
+                audience_extra=[a for a in targets if a != "members"],
+                anonymous=anonymous,
+                one_per_organisation=one_per_organisation,
+                state="draft" if draft else "open",
+            )
+            poll.publish_results = not no_results_to_audience
+            poll_id = poll.id
+    finally:
+        service.close()
+    out.print(f"{kind} #{poll_id} " + ("saved as a draft" if draft else "opened"))
+
+
+@polls_app.command("send")
+def send(ctx: typer.Context, poll_id: int) -> None:
+    """Open a draft poll: its ballots go out in the daemon's next cycle."""
+    from mailer.cli import _options, out
+
+    service = _options(ctx).build()
+    try:
+        with service.db.transaction() as session:
+            poll = session.get(Poll, poll_id)
+            if poll is None or poll.state != "draft":
+                raise ConfigError(f"no draft poll #{poll_id}")
+            poll.state = "open"
+    finally:
+        service.close()
+    out.print(f"poll #{poll_id} opened")
+
+
+@polls_app.command("list")
+def list_polls(
+    ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False
+) -> None:
+    """Polls with state, deadline and turnout so far."""
+    from mailer.cli import _options, _print
+
+    service = _options(ctx).build()
+    try:
+        with service.db.transaction() as session:
+            rows = []
+            for poll in session.scalars(select(Poll).order_by(Poll.id)):
+                result = polls.tally(session, poll)
+                rows.append(
+                    {
+                        "id": poll.id,
+                        "kind": poll.kind,
+                        "state": poll.state,
+                        "question": poll.question,
+                        "closes": poll.closes_at.astimezone(service.settings.network.tz).strftime(
+                            "%Y-%m-%d %H:%M"
+                        ),
+                        "ballots": result.ballots,
+                        "invited": result.invited,
+                    }
+                )
+    finally:
+        service.close()
+    _print(
+        rows,
+        as_json,
+        f"Polls ({len(rows)})",
+        ["id", "kind", "state", "question", "closes", "ballots", "invited"],
+    )
+
+
+@polls_app.command("results")
+def results(
+    ctx: typer.Context,
+    poll_id: int,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Counts per option, percentages and turnout (so far, for an open poll)."""
+    from mailer.cli import _options, _print
+
+    service = _options(ctx).build()
+    try:
+        with service.db.transaction() as session:
+            poll = session.get(Poll, poll_id)
+            if poll is None:
+                raise ConfigError(f"no poll #{poll_id}")
+            result = polls.tally(session, poll)
+            rows = [
+                {"option": pos, "text": text, "votes": votes, "percent": round(percent, 1)}
+                for pos, text, votes, percent in result.rows
+            ]
+            title = (
+                f"{poll.question}: {result.ballots} ballots of {result.invited} "
+                f"({result.turnout:.0f} %)"
+            )
+    finally:
+        service.close()
+    _print(rows, as_json, title, ["option", "text", "votes", "percent"])
