@@ -51,6 +51,23 @@ url = "sqlite:///mailer.db"                # or postgresql+psycopg://user@host/d
 auto_reply_limit_per_day = 10              # automatic replies per sender per day
 max_message_bytes = 26214400               # larger messages are answered and filed in Shunt
 
+[list]                                     # the members' list (verkosto+lista@...)
+subject_tag = "[Verkosto]"
+list_name = "Verkosto"                     # "Name via Verkosto" when From must be rewritten
+reply_to = "list"                          # list | author
+require_approval = false                   # joins need the coordinator's HYVÄKSY
+max_post_bytes = 5242880                   # larger posts are held for the coordinator
+max_recipients = 10                        # more To/Cc addresses than this: held
+hold_expiry_days = 14
+confirm_expiry_days = 7
+dmarc_domains = []                         # author domains with p=reject/quarantine
+# base_url = "https://lista.example.fi"    # enables one-click unsubscribe (RFC 8058)
+http_listen = "127.0.0.1:8025"             # where the daemon serves it (behind a TLS proxy)
+digest_hour = 7                            # daily and weekly digests, network time
+weekly_digest_day = "monday"
+mime_digest = false                        # true: multipart/digest instead of plain text
+bounce_threshold = 5.0                     # permanent bounce 1, temporary 0.25, one a day
+
 [outbox]
 max_attempts = 12                          # temporary failures are retried this often
 first_retry_seconds = 60                   # then doubling, up to
