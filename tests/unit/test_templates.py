@@ -48,6 +48,31 @@ def _context() -> dict[str, object]:
         text="Hei kaikki,\nkokemuksia?",
         created_at=datetime(2026, 11, 27, tzinfo=UTC),
     )
+    poll = SimpleNamespace(
+        id=5,
+        kind="poll",
+        question="Mistä aiheesta seuraava webinaari?",
+        description="Kaksi suosituinta aihetta otetaan ohjelmaan.",
+        options=[
+            SimpleNamespace(position=1, text="Joukkoliikenteen tilastot"),
+            SimpleNamespace(position=2, text="Kutsutaksit ja asiointiliikenne"),
+            SimpleNamespace(position=3, text="Koulukuljetusten kilpailutus"),
+        ],
+        max_choices=2,
+        closes_at=datetime(2027, 1, 15, 14, 0, tzinfo=UTC),
+        state="open",
+        one_per_organisation=True,
+    )
+    tally = SimpleNamespace(
+        rows=[
+            (2, "Kutsutaksit ja asiointiliikenne", 9, 75.0),
+            (1, "Joukkoliikenteen tilastot", 5, 41.7),
+            (3, "Koulukuljetusten kilpailutus", 2, 16.7),
+        ],
+        ballots=12,
+        invited=40,
+        turnout=30.0,
+    )
     return {
         "ticket": ticket,
         "network": network,
@@ -67,6 +92,25 @@ def _context() -> dict[str, object]:
         "now": datetime(2026, 11, 28, tzinfo=UTC),
         "reasons": ["not-member", "empty-subject", "a reason written in the rules"],
         "note": "Ei liity verkoston aiheisiin.",
+        "poll": poll,
+        "tally": tally,
+        "for_coordinator": True,
+        "closes": poll.closes_at,
+        "audience": 42,
+        "count": 42,
+        "ballot_subject": "Äänestys: Mistä aiheesta seuraava webinaari?",
+        "ballot_text": "Hei,\n\nMistä aiheesta seuraava webinaari?\n",
+        "errors": ["no-question", "bad-closing-time", "duplicate:question"],
+        "values": {"question": "", "closes": "ensi viikolla"},
+        "unknown": ["Vastaajat: kaikki jäsenet"],
+        "reason": "too_many",
+        "understood": [1, 2, 3],
+        "choices": [1, 2],
+        "replaced": True,
+        "answers": [
+            ("anna@example.test", ["Kutsutaksit", "Ei kysyttävää", ""]),
+            ("", ["Tilastot", "", "Kilpailutuksen aikataulu"]),
+        ],
     }
 
 
