@@ -1,0 +1,111 @@
+"""`mailer polls create/send/list/results` and the ballots the next cycle sends."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mailer.cli import main
+from mailer.roster import add_member
+
+from .conftest import Embedded
+from .test_cli import _config
+
+Build = Callable[..., Embedded]
+
+
+def test_create_draft_send_and_results(
+    tmp_path: Path, embedded: Build, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A draft sends nothing; `polls send` opens it; the next cycle sends the ballots."""
+    env = embedded()
+    with env.app.db.transaction() as session:
+        for n in range(3):
+            add_member(
+                session,
+                f"m{n}@example.test",
+                name=f"M{n}",
+                organisation_name="Akaa",
+                language=("fi", "sv", "en")[n],
+                delivery="each",
+                now=env.app.clock.now(),
+            )
+    config = str(_config(env, tmp_path))
+    create = [
+        "--config",
+        config,
+        "polls",
+        "create",
+        "--question",
+        "Paras kuukausi?",
+        "--option",
+        "Tammikuu",
+        "--option",
+        "Helmikuu",
+        "--closes",
+        "2099-01-15 16:00",
+        "--draft",
+    ]
+    assert main(create) == 0
+    env.cycle()
+    assert env.received("m0@example.test") == []
+    assert main(["--config", config, "polls", "send", "1"]) == 0
+    env.cycle()
+    (fi,) = env.received("m0@example.test")
+    (sv,) = env.received("m1@example.test")
+    assert "Äänestys" in str(fi["Subject"]) and str(fi["To"]).endswith("m0@example.test>")
+    assert "m1@example.test" in str(sv["To"]) and str(sv["Subject"]) != str(fi["Subject"])
+    reply = f"From: m1@example.test\nTo: {sv['Reply-To']}\nSubject: SV: x\n\n2\n"
+    env.deliver(reply.encode(), to=str(sv["Reply-To"]))
+    env.cycle()
+    capsys.readouterr()
+    assert main(["--config", config, "polls", "results", "1", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0] == {"option": 2, "text": "Helmikuu", "votes": 1, "percent": 100.0}
+    assert main(["--config", config, "polls", "list", "--json"]) == 0
+    (poll,) = json.loads(capsys.readouterr().out)
+    assert (poll["state"], poll["ballots"], poll["invited"]) == ("open", 1, 3)
+
+
+def test_create_refuses_a_bad_poll(tmp_path: Path, embedded: Build) -> None:
+    """One option, or a deadline in the past, is a usage error with the reason."""
+    config = str(_config(embedded(), tmp_path))
+    assert (
+        main(
+            [
+                "--config",
+                config,
+                "polls",
+                "create",
+                "--question",
+                "Q",
+                "--option",
+                "A",
+                "--closes",
+                "2099-01-01 12:00",
+            ]
+        )
+        == 2
+    )
+    assert (
+        main(
+            [
+                "--config",
+                config,
+                "polls",
+                "create",
+                "--question",
+                "Q",
+                "--option",
+                "A",
+                "--option",
+                "B",
+                "--closes",
+                "2001-01-01 12:00",
+            ]
+        )
+        == 2
+    )
