@@ -10,6 +10,7 @@ turns that into one line on stderr and exit code 2.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,6 +136,26 @@ class ListSettings:
 
 
 @dataclass(frozen=True)
+class EventSettings:
+    """Events (SPEC capabilities 3-4): what a new event's schedule starts from."""
+
+    reminders: tuple[int, ...] = (7 * 24 * 60, 24 * 60)  # minutes before the start
+    link_reminder: int = 60  # webinars: the link once more, minutes before; 0 for none
+    webinar_minutes: int = 60  # a webinar's length when the form gives none
+    alarm_minutes: int = 15  # the calendar entry's own alarm (VALARM)
+    feedback_delay: int = 60  # minutes after the end before the feedback request
+    feedback_days: int = 14  # how long ratings are taken after the request
+
+
+def offset_minutes(text: str) -> int:
+    """``"7d"``, ``"1d"``, ``"1h"``, ``"90min"`` or ``"30"`` (minutes) as minutes."""
+    match = re.fullmatch(r"\s*(\d+)\s*(d|h|min|m)?\s*", text.lower())
+    if match is None:
+        raise ValueError(f"not a time span like 7d, 1h or 30min: {text!r}")
+    return int(match.group(1)) * {"d": 1440, "h": 60}.get(match.group(2) or "m", 1)
+
+
+@dataclass(frozen=True)
 class OutboxSettings:
     max_attempts: int = 12
     first_retry_seconds: float = 60.0
@@ -155,6 +176,7 @@ class Settings:
     templates_dir: Path
     data_dir: Path
     source: Path | None = None
+    events: EventSettings = field(default_factory=EventSettings)
 
 
 def _env_overrides(environ: dict[str, str]) -> dict[str, dict[str, str]]:
@@ -424,6 +446,20 @@ def settings_from_dict(
         bounce_threshold=ls.number("bounce_threshold", 5.0),
         probe_wait_days=ls.integer("probe_wait_days", 7),
     )
+    ev = section("events")
+    try:
+        events = EventSettings(
+            reminders=tuple(offset_minutes(r) for r in ev.str_list("reminders"))
+            if ev.has("reminders")
+            else EventSettings.reminders,
+            link_reminder=offset_minutes(ev.text("link_reminder", "1h")),
+            webinar_minutes=offset_minutes(ev.text("webinar_length", "60min")),
+            alarm_minutes=offset_minutes(ev.text("alarm", "15min")),
+            feedback_delay=offset_minutes(ev.text("feedback_delay", "1h")),
+            feedback_days=ev.integer("feedback_days", 14),
+        )
+    except ValueError as exc:
+        raise ConfigError(f"[events]: {exc}") from None
     paths = section("paths")
     root = project_root()
     return Settings(
@@ -439,4 +475,5 @@ def settings_from_dict(
         templates_dir=_resolve(base, paths.text("templates", str(root / "templates"))),
         data_dir=_resolve(base, paths.text("data", "data")),
         source=source,
+        events=events,
     )

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_datetime, format_time
+from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from mailer.config import LANGUAGES
@@ -23,6 +25,12 @@ _DATETIME_FORMATS = {
     "sv": "EEE d.M.yyyy 'kl.' H.mm",
     "en": "EEE d MMM yyyy 'at' H:mm",
 }
+_TIME_FORMATS = {"fi": "H.mm", "sv": "H.mm", "en": "H:mm"}
+
+
+def _format_decimal(value: Decimal, language: str = "fi") -> str:
+    """E.g. "4,5" in Finnish and Swedish, "4.5" in English; a whole number without decimals."""
+    return format_decimal(value, format="0.#", locale=language)
 
 
 @dataclass(frozen=True)
@@ -45,11 +53,21 @@ class Templates:
             keep_trailing_newline=True,
         )
         self.env.filters["datetime"] = self._format_datetime
+        self.env.filters["span"] = self._format_span
+        self.env.filters["decimal"] = _format_decimal
 
     def _format_datetime(self, value: datetime, language: str = "fi") -> str:
         return format_datetime(
             value.astimezone(self.tz), _DATETIME_FORMATS[language], locale=language
         )
+
+    def _format_span(self, start: datetime, end: datetime, language: str = "fi") -> str:
+        """E.g. "to 11.2.2027 klo 13.00-14.00" (an en dash); the end's date only on another day."""
+        first = self._format_datetime(start, language)
+        local_end = end.astimezone(self.tz)
+        if local_end.date() != start.astimezone(self.tz).date():
+            return f"{first} \u2013 {self._format_datetime(end, language)}"
+        return f"{first}\u2013{format_time(local_end, _TIME_FORMATS[language], locale=language)}"
 
     def language(self, wanted: str | None) -> str:
         return wanted if wanted in LANGUAGES else self.default_language
