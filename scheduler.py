@@ -17,6 +17,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from mailer import jobs
+from mailer.events import jobs as event_jobs
 
 if TYPE_CHECKING:
     from mailer.daemon import Daemon
@@ -40,6 +41,9 @@ JOBS: list[Job] = [
     Job("list-digests", jobs.list_digests,  IntervalTrigger(minutes=5)),   # daily/weekly hour
     Job("held-posts",  jobs.expire_held_posts, IntervalTrigger(hours=1)),  # old held posts
     Job("polls",       jobs.poll_deadlines, IntervalTrigger(minutes=1)),   # ballots, results
+    Job("event-reminders", event_jobs.reminders, IntervalTrigger(minutes=1)),  # 7 d, 1 d, link
+    Job("event-feedback", event_jobs.feedback_requests, IntervalTrigger(minutes=5)),  # rate it
+    Job("event-summaries", event_jobs.summaries, IntervalTrigger(minutes=15)),  # when closed
 ]
 # fmt: on
 

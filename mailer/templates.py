@@ -33,6 +33,14 @@ def _format_decimal(value: Decimal, language: str = "fi") -> str:
     return format_decimal(value, format="0.#", locale=language)
 
 
+def _csv_cell(value: object) -> str:
+    """One quoted CSV cell; a leading = + - @ is defused so a spreadsheet shows it as text."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@"):
+        text = "'" + text
+    return '"' + text.replace('"', '""') + '"'
+
+
 @dataclass(frozen=True)
 class Rendered:
     subject: str
@@ -55,6 +63,7 @@ class Templates:
         self.env.filters["datetime"] = self._format_datetime
         self.env.filters["span"] = self._format_span
         self.env.filters["decimal"] = _format_decimal
+        self.env.filters["csv"] = _csv_cell
 
     def _format_datetime(self, value: datetime, language: str = "fi") -> str:
         return format_datetime(

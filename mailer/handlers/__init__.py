@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from mailer.handlers import list_posts, polls, privacy, subscriptions
+from mailer.handlers import events, list_posts, polls, privacy, registrations, subscriptions
 from mailer.handlers.bounces import record_bounce
 from mailer.handlers.context import HandlerContext
 from mailer.handlers.questions import new_question, reply
@@ -27,4 +27,6 @@ HANDLERS: dict[str, Handler] = {
     "erase-my-data": privacy.request_erase,
     "poll-form": polls.poll_form,
     "survey-form": polls.survey_form,
+    "event-form": events.form,
+    "calendar-reply": registrations.calendar_reply,
 }

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from mailer.handlers import list_posts, polls, privacy, questions, subscriptions
+from mailer.events.invitations import INVITATION_TOKEN
+from mailer.events.manage import EVENT_TOKEN
+from mailer.events.schedule import FEEDBACK_TOKEN
+from mailer.handlers import (
+    events,
+    feedback,
+    list_posts,
+    polls,
+    privacy,
+    questions,
+    registrations,
+    subscriptions,
+)
 from mailer.handlers.context import HandlerContext
 from mailer.inbound.message import InboundMessage
 
@@ -17,6 +29,9 @@ BY_KIND: dict[str, TokenHandler] = {
     privacy.ERASE_TOKEN: privacy.confirm_erase,
     polls.PREVIEW_TOKEN: polls.coordinator_reply,
     polls.BALLOT_TOKEN: polls.vote,
+    EVENT_TOKEN: events.coordinator_reply,
+    INVITATION_TOKEN: registrations.invitation_reply,
+    FEEDBACK_TOKEN: feedback.feedback_reply,
 }
 
 

@@ -6,6 +6,7 @@ from mailer.matchers.auto_reply import auto_reply
 from mailer.matchers.bounce import bounce
 from mailer.matchers.context import Matcher, RouteContext
 from mailer.matchers.coordinator import coordinator
+from mailer.matchers.itip_reply import itip_reply
 from mailer.matchers.list_limits import (
     banned_sender,
     empty_subject,
@@ -29,6 +30,7 @@ MATCHERS: dict[str, Matcher] = {
     "too-many-recipients": too_many_recipients,
     "empty-subject": empty_subject,
     "preference-command": preference_command,
+    "itip-reply": itip_reply,
 }
 
 __all__ = ["MATCHERS", "Matcher", "RouteContext"]

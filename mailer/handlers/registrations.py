@@ -1,0 +1,170 @@
+"""Members' answers to an invitation: registration and cancellation (SPEC capability 3).
+
+Two ways in. A reply to any mail about the event carries the invitation's
+token (``i``): its words are read by ``parse_rsvp`` ("ilmoittaudun", "kyllä",
+"jag kommer", "count me in" register, with the answer to the event's question
+on the following lines; "en pääse", "peru", "nej", "no" cancel). Outlook's and
+Gmail's Accept/Decline buttons send an iCalendar REPLY to the organizer (the
+network address) instead; the ``itip-reply`` rule sends those here by the
+event's UID, whatever headers the client added.
+
+The person is whoever answers: the sender of a reply, the ATTENDEE of a
+calendar reply when that address was invited. A reply that says neither yes
+nor no changes nothing and gets a friendly question back; one that asks
+something becomes a question for the coordinator.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from mailer.db.events import Event, Invitation
+from mailer.events import manage, registry
+from mailer.events.invitations import INVITATION_TOKEN
+from mailer.events.registry import Outcome, Person
+from mailer.handlers import questions
+from mailer.handlers.context import HandlerContext
+from mailer.inbound.message import InboundMessage
+from mailer.parsing.language import guess_language
+from mailer.parsing.rsvp import QUESTION, Intent, parse_itip_reply, parse_rsvp
+
+_TEMPLATES = {
+    "registered": "events/registered",
+    "waitlisted": "events/waitlisted",
+    "already_registered": "events/already_registered",
+    "already_waitlisted": "events/already_registered",
+    "cancelled": "events/unregistered",
+    "not_registered": "events/not_registered",
+}
+
+
+def _answer(
+    ctx: HandlerContext,
+    msg: InboundMessage,
+    event: Event,
+    who: Person,
+    template: str,
+    invitation_id: int | None,
+    **context: Any,
+) -> None:
+    reply_to = (
+        ctx.reply_address(INVITATION_TOKEN, invitation_id) if invitation_id is not None else None
+    )
+    ctx.answer(
+        msg,
+        who.language,
+        template,
+        kind=f"event-{template.rsplit('/', 1)[1].replace('_', '-')}",
+        related=f"event:{event.id}",
+        reply_to=reply_to,
+        event=event,
+        **context,
+    )
+
+
+def _act(
+    ctx: HandlerContext,
+    msg: InboundMessage,
+    event: Event,
+    who: Person,
+    invitation: Invitation | None,
+    *,
+    intent: Intent,
+    answer: str,
+    source: str,
+) -> None:
+    invited = invitation is not None and invitation.address == who.email
+    if not registry.may_register(event, who, invited):
+        _answer(ctx, msg, event, who, "events/members_only", None)
+        ctx.actions.append(f"{who.email} may not register for event #{event.id}")
+        return
+    if event.state != "open" or ctx.now >= event.starts_at:
+        _answer(
+            ctx,
+            msg,
+            event,
+            who,
+            "events/registration_closed",
+            invitation.id if invitation else None,
+            cancelled=event.state == "cancelled",
+        )
+        return
+    if intent == "unclear":
+        _answer(
+            ctx,
+            msg,
+            event,
+            who,
+            "events/rsvp_unclear",
+            registry.invitation_for(ctx, event, who).id,
+        )
+        ctx.actions.append(f"ask {who.email} whether they meant to register")
+        return
+    outcome: Outcome = (
+        registry.register(ctx, event, who, answer, source)
+        if intent == "yes"
+        else registry.unregister(ctx, event, who, source)
+    )
+    _answer(
+        ctx,
+        msg,
+        event,
+        who,
+        _TEMPLATES[outcome.status],
+        outcome.registration.invitation_id,
+        registration=outcome.registration,
+        position=outcome.position,
+    )
+    manage.tell_promoted(ctx, event, outcome.promoted)
+
+
+def invitation_reply(ctx: HandlerContext, msg: InboundMessage, invitation_id: int) -> None:
+    """A reply carrying an invitation's token: yes, no, or a question."""
+    invitation = ctx.session.get(Invitation, invitation_id)
+    event = ctx.session.get(Event, invitation.event_id) if invitation else None
+    if invitation is None or event is None or not msg.sender:
+        ctx.file(f"reply to invitation {invitation_id}, which is unknown, or without a sender")
+        return
+    language = guess_language(f"{msg.subject}\n{msg.new_text}", invitation.language)
+    who = registry.person(ctx, msg.sender, msg.sender_name, language)
+    rsvp = parse_rsvp(msg.new_text, msg.subject)
+    if rsvp.intent == "unclear" and rsvp.reason == QUESTION:
+        questions.new_question(ctx, msg)  # "Voinko tuoda kollegan?" is for the coordinator
+        return
+    _act(ctx, msg, event, who, invitation, intent=rsvp.intent, answer=rsvp.answer, source="reply")
+
+
+def calendar_reply(ctx: HandlerContext, msg: InboundMessage) -> None:
+    """Accept, Decline or Tentative pressed in a calendar client (iTIP REPLY)."""
+    reply = parse_itip_reply(msg.calendar or b"")
+    if reply is None:
+        ctx.file("calendar reply that cannot be read")
+        return
+    event = ctx.session.scalars(select(Event).where(Event.uid == reply.uid)).first()
+    if event is None:
+        ctx.file(f"calendar reply for an unknown event {reply.uid[:100]}")
+        return
+    invitation = ctx.session.scalars(
+        select(Invitation).where(
+            Invitation.event_id == event.id, Invitation.address == reply.attendee
+        )
+    ).first()
+    address = reply.attendee if invitation is not None else msg.sender
+    if not address:
+        ctx.file("calendar reply without an address")
+        return
+    language = invitation.language if invitation else ctx.settings.network.language
+    who = registry.person(ctx, address, reply.name or msg.sender_name, language)
+    ctx.actions.append(f"calendar reply {reply.partstat} from {address}")
+    _act(
+        ctx,
+        msg,
+        event,
+        who,
+        invitation,
+        intent=reply.intent,
+        answer=reply.comment if reply.intent == "yes" else "",
+        source="calendar",
+    )
