@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mailer.config import LANGUAGES, project_root
+from mailer.events.spec import Problem
 from mailer.templates import Templates
 
 ROOT = project_root() / "templates"
@@ -111,6 +113,91 @@ def _context() -> dict[str, object]:
             ("anna@example.test", ["Kutsutaksit", "Ei kysyttävää", ""]),
             ("", ["Tilastot", "", "Kilpailutuksen aikataulu"]),
         ],
+        **_event_context(),
+    }
+
+
+def _event_context() -> dict[str, object]:
+    """The variables of the events templates."""
+    starts = datetime(2027, 2, 11, 11, 0, tzinfo=UTC)
+    event = SimpleNamespace(
+        id=4,
+        kind="webinar",
+        is_webinar=True,
+        title="Kilpailutuksen kokemuksia",
+        description="Kolmen kunnan kokemukset koulukuljetusten kilpailutuksesta.",
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=1),
+        place="Teams",
+        link="https://teams.example/l/123",
+        capacity=100,
+        question="Ruokavalio?",
+        feedback_closes_at=starts + timedelta(days=15),
+        invitations_sent_at=starts - timedelta(days=30),
+    )
+    before = SimpleNamespace(
+        title="Kilpailutus",
+        starts_at=starts - timedelta(days=1),
+        ends_at=starts - timedelta(days=1) + timedelta(hours=1),
+        place="",
+        link="https://teams.example/l/123",
+        capacity=80,
+        question="",
+    )
+    registration = SimpleNamespace(
+        id=9,
+        name="Anna Laine",
+        email="anna@example.test",
+        organisation="Akaa",
+        state="registered",
+        answer="Gluteeniton",
+        registered_at=starts - timedelta(days=10),
+        waitlisted_at=None,
+        created_at=starts - timedelta(days=10),
+    )
+    waiting = SimpleNamespace(**{**vars(registration), "id": 10, "state": "waitlisted"})
+    summary = SimpleNamespace(
+        event=event,
+        participants=23,
+        waitlisted=2,
+        cancelled=1,
+        rating=Decimal("4.5"),
+        ratings=17,
+        best=["Akaan esimerkki", "Keskustelu\nja kysymykset"],
+        improve=["Enemmän aikaa kysymyksille"],
+        other=["Hyvä webinaari!"],
+    )
+    fields = ("title", "time", "duration", "place", "link", "capacity", "kind")
+    problems = [
+        Problem(code, field, "x")
+        for code in ("missing", "unreadable", "past", "not_a_link", "duplicate", "empty")
+        for field in fields
+    ] + [Problem("too_long", "title"), Problem("kind", "kind", "lecture")]
+    return {
+        "event": event,
+        "before": before,
+        "after": event,
+        "old": before,
+        "new": event,
+        "changed": ["title", "starts_at", "place", "link", "capacity", "description", "question"],
+        "registration": registration,
+        "position": 2,
+        "with_link": True,
+        "cancelled": False,
+        "problems": problems,
+        "unknown_lines": ["uusi webinaari:"],
+        "invitation": SimpleNamespace(subject="Kutsu: Kilpailutuksen kokemuksia", text="Hei,\n"),
+        "members": 40,
+        "extra": 1,
+        "notes": 23,
+        "invitees": 41,
+        "registrants": 25,
+        "registered": 23,
+        "waitlisted": 2,
+        "rows": [registration, waiting],
+        "ratings": {9: Decimal("4.5")},
+        "summary": summary,
+        "rating": Decimal("4.5"),
     }
 
 
