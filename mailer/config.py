@@ -147,6 +147,23 @@ class EventSettings:
     feedback_days: int = 14  # how long ratings are taken after the request
 
 
+@dataclass(frozen=True)
+class MaterialSettings:
+    """The material bank (SPEC capability 6): what is filed and what fits in one mail."""
+
+    max_attachment_bytes: int = 20 * 1024 * 1024  # a larger attachment is refused, with why
+    max_mail_bytes: int = 10 * 1024 * 1024  # attachments per sent mail; the rest by request
+    send_days: int = 30  # material filed later than this after its event is only indexed
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    """The coordinator's daily digest and the members' weekly update (SPEC capability 7)."""
+
+    coordinator_hour: int = 7  # network time
+    weekly: bool = True  # members' weekly update (list.digest_hour, list.weekly_digest_day)
+
+
 def offset_minutes(text: str) -> int:
     """``"7d"``, ``"1d"``, ``"1h"``, ``"90min"`` or ``"30"`` (minutes) as minutes."""
     match = re.fullmatch(r"\s*(\d+)\s*(d|h|min|m)?\s*", text.lower())
@@ -177,6 +194,8 @@ class Settings:
     data_dir: Path
     source: Path | None = None
     events: EventSettings = field(default_factory=EventSettings)
+    materials: MaterialSettings = field(default_factory=MaterialSettings)
+    digests: DigestSettings = field(default_factory=DigestSettings)
 
 
 def _env_overrides(environ: dict[str, str]) -> dict[str, dict[str, str]]:
@@ -460,6 +479,17 @@ def settings_from_dict(
         )
     except ValueError as exc:
         raise ConfigError(f"[events]: {exc}") from None
+    ms = section("materials")
+    materials = MaterialSettings(
+        max_attachment_bytes=ms.integer("max_attachment_bytes", 20 * 1024 * 1024),
+        max_mail_bytes=ms.integer("max_mail_bytes", 10 * 1024 * 1024),
+        send_days=ms.integer("send_days", 30),
+    )
+    ds = section("digests")
+    coordinator_hour = ds.integer("coordinator_hour", 7)
+    if coordinator_hour > 23:
+        raise ConfigError("digests.coordinator_hour must be 0-23")
+    digests = DigestSettings(coordinator_hour=coordinator_hour, weekly=ds.boolean("weekly", True))
     paths = section("paths")
     root = project_root()
     return Settings(
@@ -476,4 +506,6 @@ def settings_from_dict(
         data_dir=_resolve(base, paths.text("data", "data")),
         source=source,
         events=events,
+        materials=materials,
+        digests=digests,
     )

@@ -68,6 +68,15 @@ weekly_digest_day = "monday"
 mime_digest = false                        # true: multipart/digest instead of plain text
 bounce_threshold = 5.0                     # permanent bounce 1, temporary 0.25, one a day
 
+[materials]                                # the material bank (verkosto+materiaalit@...)
+max_attachment_bytes = 20971520            # a larger attachment is refused, with the reason
+max_mail_bytes = 10485760                  # attachments in one mail; the rest by "lähetä N"
+send_days = 30                             # material filed later after its event: index only
+
+[digests]
+coordinator_hour = 7                       # the coordinator's daily digest, network time
+weekly = true                              # members' weekly update ([list] digest hour and day)
+
 [outbox]
 max_attempts = 12                          # temporary failures are retried this often
 first_retry_seconds = 60                   # then doubling, up to
