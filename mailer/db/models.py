@@ -91,6 +91,9 @@ class Member(Base):
     probe_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     digest_cursor: Mapped[int] = mapped_column(Integer, default=0)  # last list post digested
     last_digest_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # the members' weekly update (mailer/weekly_digest.py): opted in, and when last sent
+    weekly_digest: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_weekly_digest_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     organisation: Mapped[Organisation | None] = relationship(lazy="joined")
@@ -197,6 +200,7 @@ class OutboxRecipient(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_error: Mapped[str] = mapped_column(Text, default="")
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)  # for good
     message: Mapped[OutboxMessage] = relationship(back_populates="recipients")
 
 

@@ -204,7 +204,7 @@ class Outbox:
                 row.attempts += 1
                 row.last_error = failed[row.address][:2000]
                 if row.address in outcome.permanent or row.attempts >= self.settings.max_attempts:
-                    row.state = "failed"
+                    row.state, row.failed_at = "failed", now
                     stats.failed += 1
                     log.warning(
                         "delivery failed for good",

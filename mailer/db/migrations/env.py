@@ -3,6 +3,7 @@
 from alembic import context
 
 import mailer.db.events  # registers the event tables with Base
+import mailer.db.materials  # registers the material bank with Base
 import mailer.db.polls  # noqa: F401 - registers the poll tables with Base
 from mailer.db.models import Base
 
