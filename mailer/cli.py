@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from mailer import logs
 from mailer.app import App
+from mailer.cli_events import events_app
 from mailer.cli_polls import polls_app
 from mailer.clock import Clock, parse_now
 from mailer.config import Settings, load_settings
@@ -35,6 +36,7 @@ app.add_typer(members_app, name="members")
 app.add_typer(queue_app, name="queue")
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(polls_app, name="polls")
+app.add_typer(events_app, name="events")
 
 
 out = Console()

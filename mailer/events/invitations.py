@@ -23,10 +23,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.charset import QP, Charset
-from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
-from email.policy import compat32
+from email.policy import SMTP, compat32
 from email.utils import format_datetime, formataddr, make_msgid
 
 from sqlalchemy import insert, literal, select, update
@@ -73,31 +72,41 @@ def _calendar_part(maintype: str, subtype: str, params: dict[str, str]) -> MIMEN
 def render_message(
     ctx: HandlerContext, *, subject: str, text: str, method: str, language: str, stamp: datetime
 ) -> Spliced:
-    """The mail around a calendar text, with markers for every per-recipient value."""
+    """The mail around a calendar text, with markers for every per-recipient value.
+
+    The header block is written line by line (``SMTP.fold`` encodes and folds
+    what people typed) because the markers are not addresses a header parser
+    would accept; the MIME body comes from the generator.
+    """
     network = ctx.settings.network
     body = MIMENonMultipart("text", "plain")
-    del body["MIME-Version"]
     body.set_payload(text, charset=_TEXT_CHARSET)
     alternative = MIMEMultipart("alternative")
-    del alternative["MIME-Version"]
     alternative.attach(body)
     alternative.attach(_calendar_part("text", "calendar", {"method": method, "charset": "utf-8"}))
-    msg = MIMEMultipart("mixed")
-    msg.attach(alternative)
+    mixed = MIMEMultipart("mixed")
+    mixed.attach(alternative)
     attachment = _calendar_part("application", "ics", {"name": ICS_NAME})
     attachment["Content-Disposition"] = f'attachment; filename="{ICS_NAME}"'
-    msg.attach(attachment)
-    msg["From"] = formataddr((one_line(network.name), network.address), charset="utf-8")
-    msg["To"] = _TO.decode()
-    msg["Subject"] = Header(one_line(subject, 900), "utf-8").encode()
-    msg["Date"] = format_datetime(stamp)
-    msg["Message-ID"] = _MESSAGE_ID.decode()
-    msg["Reply-To"] = _REPLY_TO.decode()
-    msg["Auto-Submitted"] = "auto-generated"
-    msg["X-Auto-Response-Suppress"] = "OOF, AutoReply"
-    msg[LOOP_HEADER] = network.address
-    msg["Content-Language"] = language
-    return Spliced(msg.as_bytes(policy=_WIRE))
+    mixed.attach(attachment)
+    for part in (body, alternative, mixed):
+        del part["MIME-Version"]
+    head = "".join(
+        [
+            SMTP.fold("From", formataddr((one_line(network.name), network.address))),
+            f"To: {_TO.decode()}\r\n",
+            SMTP.fold("Subject", one_line(subject, 900)),
+            SMTP.fold("Date", format_datetime(stamp)),
+            f"Message-ID: {_MESSAGE_ID.decode()}\r\n",
+            f"Reply-To: {_REPLY_TO.decode()}\r\n",
+            "Auto-Submitted: auto-generated\r\n",
+            "X-Auto-Response-Suppress: OOF, AutoReply\r\n",
+            f"{LOOP_HEADER}: {network.address}\r\n",
+            f"Content-Language: {language}\r\n",
+            "MIME-Version: 1.0\r\n",
+        ]
+    )
+    return Spliced(head.encode() + mixed.as_bytes(policy=_WIRE))
 
 
 def calendar_base64(data: bytes) -> bytes:
