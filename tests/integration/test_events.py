@@ -1,0 +1,715 @@
+"""Events by real mail: the form, invitations with a calendar, registrations, the waitlist,
+reminders by ``--now``, updates and cancellations, feedback and ratings."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from events.itip_mail import calendar_part, calendar_reply
+from harness.servers import MailServers
+from sqlalchemy import select
+
+from mailer.app import App
+from mailer.cli import main
+from mailer.clock import Clock
+from mailer.db.events import Event, Feedback, Registration
+from mailer.events import manage, registry
+from mailer.events.spec import read_spec
+from mailer.events.summary import summarise
+from mailer.jobs import job_context
+from mailer.roster import import_csv
+
+from .conftest import AppFactory, cycle, service_config
+from .mail import gmail_reply, outlook_reply, question
+
+pytestmark = pytest.mark.servers
+
+HELSINKI = ZoneInfo("Europe/Helsinki")
+TODAY = datetime(2027, 1, 10, 10, 0, tzinfo=HELSINKI)
+EVENT_AT = datetime(2027, 2, 11, 13, 0, tzinfo=HELSINKI)
+
+
+def _body(msg: EmailMessage) -> str:
+    part = msg.get_body(preferencelist=("plain",))
+    return part.get_content().replace("\r\n", "\n") if part is not None else ""
+
+
+def _roster(
+    app: App, servers: MailServers, tmp_path: Path, users: list[str], languages: str = "fi"
+) -> None:
+    """Members ``users``; ``languages`` is cycled over them ("fi", or "fisven")."""
+    codes = [languages[i : i + 2] for i in range(0, len(languages), 2)]
+    lines = ["email,name,organisation,language"]
+    for n, user in enumerate(users):
+        lines.append(f"{servers.address(user)},Jäsen {n + 1},Kunta {n % 4},{codes[n % len(codes)]}")
+    roster = tmp_path / "roster.csv"
+    roster.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with app.db.transaction() as session:
+        assert not import_csv(session, roster, "fi", app.clock.now()).errors
+
+
+def _open(app: App, *, extra: list[str] | None = None, **fields: str) -> int:
+    """An open webinar on EVENT_AT (13-14) with its invitations queued; returns its id."""
+    values = {
+        "title": "Kilpailutuksen kokemuksia",
+        "time": "11.2.2027 klo 13-14",
+        "link": "https://teams.example/l/abc",
+        **fields,
+    }
+    with app.db.transaction() as session:
+        ctx = job_context(app, session)
+        spec, problems = read_spec(values, app.settings, ctx.now)
+        assert spec is not None and not problems
+        event = manage.create(ctx, spec, extra=extra or [])
+        manage.open_event(ctx, event)
+        return event.id
+
+
+def _event(app: App, event_id: int) -> Event:
+    with app.db.transaction() as session:
+        event = session.get(Event, event_id)
+        assert event is not None
+        return event
+
+
+def _states(app: App, event_id: int) -> dict[str, str]:
+    with app.db.transaction() as session:
+        rows = session.scalars(select(Registration).where(Registration.event_id == event_id))
+        return {r.email.split("@")[0]: r.state for r in rows}
+
+
+def _deliver(servers: MailServers, mails: list[tuple[EmailMessage, str, str]]) -> None:
+    """Send (message, sender, recipient) triples and wait until the network has them all."""
+    before = len(servers.messages("network"))
+    for msg, sender, to in mails:
+        servers.send(msg, sender, to)
+    servers.wait_for("network", before + len(mails))
+
+
+def _register(app: App, event_id: int, servers: MailServers, users: list[str]) -> None:
+    """Registrations made directly (the reply forms are tested on their own)."""
+    with app.db.transaction() as session:
+        ctx = job_context(app, session)
+        event = session.get(Event, event_id)
+        assert event is not None
+        for user in users:
+            who = registry.person(ctx, servers.address(user), "", "fi")
+            registry.register(ctx, event, who, "", "reply")
+
+
+def _newest(servers: MailServers, user: str, count: int) -> EmailMessage:
+    return servers.wait_for(user, count)[count - 1]
+
+
+# ---- the coordinator's form --------------------------------------------------------------
+
+
+def test_form_bad_then_good_then_preview_then_send(
+    clean_mail: MailServers, make_app: AppFactory, tmp_path: Path
+) -> None:
+    """A bad form gets a list of its problems and creates nothing; a good one a preview
+    with the calendar file; the coordinator's LÄHETÄ sends every member an invitation."""
+    servers = clean_mail
+    app = make_app(clock=Clock.starting_at(TODAY))
+    _roster(app, servers, tmp_path, ["member1", "member2", "member3"], "fisven")
+    coordinator = servers.address("coordinator")
+    form_address = servers.address("network+tapahtuma")
+    bad = question(
+        coordinator,
+        "Uusi webinaari",
+        "Hei,\n\nOtsikko: Kilpailutuksen kokemuksia\nAika: ensi torstaina\n"
+        "Linkki: teams.example/l/abc\n\nTerveisin\nHanna",
+        to=form_address,
+    )
+    _deliver(servers, [(bad, coordinator, form_address)])
+    cycle(app)
+    (errors,) = servers.wait_for("coordinator", 1)
+    text = _body(errors)
+    assert "korjattavaa" in str(errors["Subject"])
+    assert 'Aikaa "ensi torstaina" en ymmärtänyt' in text
+    assert 'Linkin pitää alkaa https://, ei "teams.example/l/abc"' in text
+    with app.db.transaction() as session:
+        assert session.scalars(select(Event)).first() is None
+    good = gmail_reply(
+        errors,
+        coordinator,
+        "Otsikko: Kilpailutuksen kokemuksia\nAika: to 11.2.2027 klo 13.00\u201314.00\n"
+        "Linkki: https://teams.example/l/abc\nKuvaus: Kolmen kunnan kokemukset.\n"
+        "Paikkoja: 100\nKysymys: Mistä kunnasta olet?",
+    )
+    _deliver(servers, [(good, coordinator, str(errors["Reply-To"]))])
+    cycle(app)
+    preview = _newest(servers, "coordinator", 2)
+    assert "Esikatselu" in str(preview["Subject"])
+    text = _body(preview)
+    assert "Kutsu lähtee 3 jäsenelle" in text
+    assert "Aika: to 11.2.2027 klo 13.00\u201314.00" in text
+    assert "Mistä kunnasta olet?" in text
+    (ics,) = [a for a in preview.iter_attachments() if a.get_filename() == "kutsu.ics"]
+    assert b"METHOD:REQUEST" in ics.get_content()
+    assert servers.messages("member1") == []
+    send = outlook_reply(preview, coordinator, "LÄHETÄ")
+    _deliver(servers, [(send, coordinator, str(preview["Reply-To"]))])
+    cycle(app)
+    subjects = {
+        "member1": "Kutsu: Kilpailutuksen kokemuksia (to 11.2.2027 klo 13.00)",
+        "member2": "Inbjudan: Kilpailutuksen kokemuksia (tors 11.2.2027 kl. 13.00)",
+        "member3": "Invitation: Kilpailutuksen kokemuksia (Thu 11 Feb 2027 at 13:00)",
+    }
+    for user, subject in subjects.items():
+        (invitation,) = servers.wait_for(user, 1)
+        assert str(invitation["Subject"]) == subject
+    sent = _newest(servers, "coordinator", 3)
+    assert "lähti 3 vastaanottajalle" in _body(sent)
+
+
+def test_forged_coordinator_form_gets_no_preview(
+    clean_mail: MailServers, make_app: AppFactory
+) -> None:
+    """A form whose From is not a coordinator becomes a question; no event, no preview."""
+    servers = clean_mail
+    app = make_app(clock=Clock.starting_at(TODAY))
+    outsider = servers.address("member9")
+    form_address = servers.address("network+tapahtuma")
+    form = question(
+        outsider,
+        "Webinaari",
+        "Otsikko: Mainos\nAika: 11.2.2027 klo 13\nLinkki: https://spam.example",
+        to=form_address,
+    )
+    _deliver(servers, [(form, outsider, form_address)])
+    cycle(app)
+    (forwarded,) = servers.wait_for("coordinator", 1)
+    assert "Esikatselu" not in str(forwarded["Subject"])
+    with app.db.transaction() as session:
+        assert session.scalars(select(Event)).first() is None
+
+
+# ---- the invitation --------------------------------------------------------------------------
+
+
+def test_invitation_calendar_is_valid(
+    clean_mail: MailServers, make_app: AppFactory, tmp_path: Path
+) -> None:
+    """Each invitation's iCalendar parses: REQUEST, the event's UID, DTSTART in Europe/Helsinki,
+    the member as ATTENDEE with RSVP, the network as ORGANIZER, a VTIMEZONE and a VALARM."""
+    servers = clean_mail
+    app = make_app(clock=Clock.starting_at(TODAY))
+    _roster(app, servers, tmp_path, ["member4", "member5"])
+    event_id = _open(app)
+    uid = _event(app, event_id).uid
+    cycle(app)
+    for user in ("member4", "member5"):
+        (invitation,) = servers.wait_for(user, 1)
+        assert invitation.get_content_type() == "multipart/mixed"
+        calendar = calendar_part(invitation)
+        assert str(calendar["METHOD"]) == "REQUEST"
+        (zone,) = calendar.walk("VTIMEZONE")
+        assert str(zone["TZID"]) == "Europe/Helsinki"
+        (entry,) = calendar.walk("VEVENT")
+        assert str(entry["UID"]) == uid
+        assert int(entry["SEQUENCE"]) == 0
+        start = entry["DTSTART"]
+        assert start.params["TZID"] == "Europe/Helsinki"
+        assert start.dt == EVENT_AT
+        assert entry["DTEND"].dt == EVENT_AT + timedelta(hours=1)
+        attendee = entry["ATTENDEE"]
+        assert str(attendee) == f"mailto:{servers.address(user)}"
+        assert attendee.params["RSVP"] == "TRUE"
+        assert attendee.params["PARTSTAT"] == "NEEDS-ACTION"
+        assert str(entry["ORGANIZER"]) == f"mailto:{servers.address('network')}"
+        assert list(entry.walk("VALARM"))
+        (attached,) = [a for a in invitation.iter_attachments() if a.get_filename() == "kutsu.ics"]
+        assert uid.encode() in attached.get_content()
+        assert invitation["Reply-To"].startswith("network+r-i")
+        assert "Aika: to 11.2.2027 klo 13.00\u201314.00" in _body(invitation)
+
+
+# ---- registration and cancellation ------------------------------------------------------------
+
+REGISTRATIONS = {
+    "member1": ("fi", "Ilmoittaudun\nGluteeniton ruokavalio", outlook_reply),
+    "member2": ("fi", "Kyllä", gmail_reply),
+    "member3": ("fi", "Tulen!", outlook_reply),
+    "member4": ("sv", "Ja", gmail_reply),
+    "member5": ("sv", "Hej,\n\njag kommer gärna.\n\nMvh Anders", outlook_reply),
+    "member6": ("en", "Yes", gmail_reply),
+    "member7": ("en", "Count me in!", outlook_reply),
+}
+CONFIRMED = {
+    "fi": "Ilmoittautuminen vahvistettu",
+    "sv": "Anmälan bekräftad",
+    "en": "Registration confirmed",
+}
+
+
+def test_registration_by_each_reply_form(
+    clean_mail: MailServers, make_app: AppFactory, tmp_path: Path
+) -> None:
+    """ilmoittaudun, kyllä, tulen, ja, jag kommer, yes, count me in: each registers and is
+    confirmed in the member's language; the line after the word answers the question."""
+    servers = clean_mail
+    app = make_app(clock=Clock.starting_at(TODAY))
+    users = list(REGISTRATIONS)
+    _roster(app, servers, tmp_path, users, "fififisvsvenen")
+    event_id = _open(app, question="Ruokavalio?")
+    cycle(app)
+    replies = []
+    for user, (_, text, client) in REGISTRATIONS.items():
+        (invitation,) = servers.wait_for(user, 1)
+        who = servers.address(user)
+        replies.append((client(invitation, who, text), who, str(invitation["Reply-To"])))
+    _deliver(servers, replies)
+    cycle(app)
+    assert _states(app, event_id) == dict.fromkeys(users, "registered")
+    for user, (language, _, _) in REGISTRATIONS.items():
+        confirmation = _newest(servers, user, 2)
+        assert str(confirmation["Subject"]).startswith(CONFIRMED[language])
+    with app.db.transaction() as session:
+        answer = session.scalars(
+            select(Registration.answer).where(Registration.email == servers.address("member1"))
+        ).one()
+    assert answer == "Gluteeniton ruokavalio"
+    assert "Ruokavalio? Gluteeniton ruokavalio" in _body(_newest(servers, "member1", 2))
+
+
+def test_cancellation_forms_and_idempotent_repeat(
+    clean_mail: MailServers, make_app: AppFactory, tmp_path: Path
+) -> None:
+    """en pääse, peru, nej, no cancel; a second registration changes nothing; an unreadable
+    reply gets "Tarkoititko ilmoittautua?" and changes nothing either."""
+    servers = clean_mail
+    app = make_app(clock=Clock.starting_at(TODAY))
+    users = ["member1", "member2", "member3", "member4", "member5", "member6"]
+    _roster(app, servers, tmp_path, users, "fififisvenfi")
+    event_id = _open(app)
+    _register(app, event_id, servers, users[:5])
+    cycle(app)
+    texts = {
+        "member1": "En pääse, valitettavasti.",
+        "member2": "Peru",
+        "member3": "Ilmoittaudun",
+        "member4": "Nej",
+        "member5": "No, sorry.",
+        "member6": "Mikä tämä on? Kuka järjestää?\nOnko tämä sama kuin viime vuonna",
+    }
+    replies = []
+    for user, text in texts.items():
+        (invitation,) = servers.wait_for(user, 1)
+        who = servers.address(user)
+        replies.append((gmail_reply(invitation, who, text), who, str(invitation["Reply-To"])))
+    _deliver(servers, replies)
+    cycle(app)
+    assert _states(app, event_id) == {
+        "member1": "cancelled",
+        "member2": "cancelled",
+        "member3": "registered",
+        "member4": "cancelled",
+        "member5": "cancelled",
+    }
+    assert "peruttu" in str(_newest(servers, "member1", 2)["Subject"])
+    assert "Olet jo ilmoittautunut" in str(_newest(servers, "member3", 2)["Subject"])
+    assert "avbokad" in str(_newest(servers, "member4", 2)["Subject"])
+    # member6 asked questions: the coordinator gets them as a question, nothing changes
+    assert any("Mikä tämä on?" in _body(m) for m in servers.wait_for("coordinator", 2))
+    unclear = gmail_reply(servers.wait_for("member6", 1)[0], servers.address("member6"), "Hmm")
+    _deliver(servers, [(unclear, servers.address("member6"), str(unclear["To"]))])
+    cycle(app)
+    asked = [m for m in servers.wait_for("member6", 3) if "Tarkoititko" in str(m["Subject"])]
+    assert asked and "Tarkoititko ilmoittautua?" in _body(asked[0])
+    assert "member6" not in _states(app, event_id)
+
+
+def test_outlook_and_gmail_calendar_buttons(
+    clean_mail: MailServers, make_app: AppFactory, tmp_path: Path
+) -> None:
+    """Accept pressed in Outlook (an iTIP REPLY with auto-reply headers) and in Gmail
+    registers; Decline cancels; each is confirmed."""
+    servers = clean_mail
+    app = make_app(clock=Clock.starting_at(TODAY))
+    users = ["member1", "member2", "member3"]
+    _roster(app, servers, tmp_path, users)
+    event_id = _open(app)
+    _register(app, event_id, servers, ["member3"])
+    cycle(app)
+    network = servers.address("network")
+    mails = []
+    for user, partstat, client in (
+        ("member1", "ACCEPTED", "outlook"),
+        ("member2", "ACCEPTED", "google"),
+        ("member3", "DECLINED", "outlook"),
+    ):
+        (invitation,) = servers.wait_for(user, 1)
+        who = servers.address(user)
+        reply = calendar_reply(invitation, who, partstat, name=f"Jäsen {user}", client=client)
+        mails.append((reply, who, network))
+    _deliver(servers, mails)
+    cycle(app)
+    assert _states(app, event_id) == {
+        "member1": "registered",
+        "member2": "registered",
+        "member3": "cancelled",
+    }
+    assert "vahvistettu" in str(_newest(servers, "member1", 2)["Subject"])
+    assert "vahvistettu" in str(_newest(servers, "member2", 2)["Subject"])
+    assert "peruttu" in str(_newest(servers, "member3", 2)["Subject"])
+    with app.db.transaction() as session:
+        sources = set(session.scalars(select(Registration.source)))
+    assert sources == {"calendar"}
+
+
+def test_waitlist_and_promotion(
+    clean_mail: MailServers, make_app: AppFactory, tmp_path: Path
+) -> None:
+    """When full, a registration waits and is told its place; a cancellation promotes the
+    first waiting, who is told."""
+    servers = clean_mail
+    app = make_app(clock=Clock.starting_at(TODAY))
+    users = ["member1", "member2", "member3", "member4"]
+    _roster(app, servers, tmp_path, users)
+    event_id = _open(app, capacity="2")
+    cycle(app)
+    invitations = {u: servers.wait_for(u, 1)[0] for u in users}
+
+    def yes(user: str, text: str = "Ilmoittaudun") -> tuple[EmailMessage, str, str]:
+        who = servers.address(user)
+        return gmail_reply(invitations[user], who, text), who, str(invitations[user]["Reply-To"])
+
+    _deliver(servers, [yes("member1"), yes("member2")])
+    cycle(app)
+    _deliver(servers, [yes("member3")])
+    cycle(app)
+    _deliver(servers, [yes("member4")])
+    cycle(app)
+    assert _states(app, event_id) == {
+        "member1": "registered",
+        "member2": "registered",
+        "member3": "waitlisted",
+        "member4": "waitlisted",
+    }
+    assert "varasijalla 1" in str(_newest(servers, "member3", 2)["Subject"])
+    assert "varasijalla 2" in str(_newest(servers, "member4", 2)["Subject"])
+    _deliver(servers, [yes("member1", "En pääse")])
+    cycle(app)
+    assert _states(app, event_id)["member3"] == "registered"
+    assert _states(app, event_id)["member4"] == "waitlisted"
+    promoted = _newest(servers, "member3", 3)
+    assert "Sait paikan" in str(promoted["Subject"])
+    assert len(servers.messages("member4")) == 2
+
+
+# ---- reminders by --now ---------------------------------------------------------------------
+
+
+def _toml(data: dict[str, Any]) -> str:
+    lines = []
+    for section, values in data.items():
+        lines.append(f"[{section}]")
+        lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def run_at(clean_mail: MailServers, tmp_path: Path) -> Callable[[str], None]:
+    """``mailer --config … --now WHEN run --once`` against the harness and tmp_path's DB."""
+    config = tmp_path / "mailer.toml"
+    config.write_text(
+        _toml(service_config(clean_mail, f"sqlite:///{tmp_path / 'cli.db'}")), encoding="utf-8"
+    )
+
+    def run(when: str) -> None:
+        assert main(["--config", str(config), "--now", when, "run", "--once"]) == 0
+
+    return run
+
+
+def _cli_app(make_app: AppFactory, tmp_path: Path) -> App:
+    return make_app(database_url=f"sqlite:///{tmp_path / 'cli.db'}", clock=Clock.starting_at(TODAY))
+
+
+def _subjects(servers: MailServers, user: str) -> list[str]:
+    return [str(m["Subject"]) for m in servers.messages(user)]
+
+
+def test_reminders_at_the_right_moments(
+    clean_mail: MailServers,
+    make_app: AppFactory,
+    tmp_path: Path,
+    run_at: Callable[[str], None],
+) -> None:
+    """7 days and 1 day before, and the link 1 hour before the webinar, to registrants only;
+    a second run at the same moment sends nothing again."""
+    servers = clean_mail
+    app = _cli_app(make_app, tmp_path)
+    _roster(app, servers, tmp_path, ["member1", "member2", "member3"])
+    event_id = _open(app)
+    _register(app, event_id, servers, ["member1", "member2"])
+    run_at("2027-01-10 10:05")
+    servers.wait_for("member3", 1)
+    expected = 1
+    for when, new in (
+        ("2027-02-04 12:59", None),
+        ("2027-02-04 13:00", "Muistutus: Kilpailutuksen kokemuksia"),
+        ("2027-02-04 13:30", None),
+        ("2027-02-10 13:01", "Muistutus: Kilpailutuksen kokemuksia"),
+        ("2027-02-10 15:00", None),
+        ("2027-02-11 12:00", "Alkaa pian: Kilpailutuksen kokemuksia"),
+        ("2027-02-11 12:30", None),
+    ):
+        run_at(when)
+        if new is not None:
+            expected += 1
+            for user in ("member1", "member2"):
+                reminder = _newest(servers, user, expected)
+                assert str(reminder["Subject"]).startswith(new), when
+        for user in ("member1", "member2"):
+            assert len(servers.messages(user)) == expected, when
+        assert len(servers.messages("member3")) == 1, when
+    link = _newest(servers, "member1", expected)
+    assert "https://teams.example/l/abc" in _body(link)
+
+
+def test_reminder_missed_while_down_is_caught_up_once_and_never_after(
+    clean_mail: MailServers,
+    make_app: AppFactory,
+    tmp_path: Path,
+    run_at: Callable[[str], None],
+) -> None:
+    """Down over the 7-day and 1-day moments: one reminder when started; down over the
+    link's moment until the event is over: no reminder, the feedback request instead."""
+    servers = clean_mail
+    app = _cli_app(make_app, tmp_path)
+    _roster(app, servers, tmp_path, ["member1"])
+    event_id = _open(app)
+    _register(app, event_id, servers, ["member1"])
+    run_at("2027-01-10 10:05")
+    servers.wait_for("member1", 1)
+    run_at("2027-02-10 18:00")
+    assert _subjects(servers, "member1")[1].startswith("Muistutus")
+    run_at("2027-02-10 18:30")
+    assert len(servers.messages("member1")) == 2
+    run_at("2027-02-11 14:30")
+    run_at("2027-02-11 15:01")
+    subjects = _subjects(servers, "member1")
+    assert len(subjects) == 3 and subjects[2].startswith("Palaute")
+    with app.db.transaction() as session:
+        event = session.get(Event, event_id)
+        assert event is not None
+        assert {(r.kind, r.minutes_before): r.state for r in event.reminders} == {
+            ("reminder", 7 * 24 * 60): "skipped",
+            ("reminder", 24 * 60): "sent",
+            ("link", 60): "skipped",
+        }
+
+
+# ---- changes -------------------------------------------------------------------------------
+
+
+def test_update_and_cancel_by_cli(
+    clean_mail: MailServers,
+    make_app: AppFactory,
+    tmp_path: Path,
+    run_at: Callable[[str], None],
+) -> None:
+    """A new time: everyone invited gets an updated calendar entry (same UID, SEQUENCE 1),
+    registrants a note too; cancelling sends METHOD:CANCEL (SEQUENCE 2) and a note."""
+    servers = clean_mail
+    app = _cli_app(make_app, tmp_path)
+    _roster(app, servers, tmp_path, ["member1", "member2"])
+    event_id = _open(app)
+    uid = _event(app, event_id).uid
+    _register(app, event_id, servers, ["member1"])
+    run_at("2027-01-10 10:05")
+    servers.wait_for("member2", 1)
+    config = str(tmp_path / "mailer.toml")
+    now = ["--config", config, "--now", "2027-01-11 09:00"]
+    assert main([*now, "events", "update", str(event_id), "--start", "12.2.2027 klo 14"]) == 0
+    run_at("2027-01-11 09:01")
+    for user, count in (("member1", 3), ("member2", 2)):
+        mails = servers.wait_for(user, count)
+        (update,) = [m for m in mails if str(m["Subject"]).startswith("Muutos:")]
+        (entry,) = calendar_part(update).walk("VEVENT")
+        assert str(entry["UID"]) == uid and int(entry["SEQUENCE"]) == 1
+        assert entry["DTSTART"].dt == datetime(2027, 2, 12, 14, 0, tzinfo=HELSINKI)
+        assert "aiemmin to 11.2.2027 klo 13.00\u201314.00" in _body(update)
+    (note,) = [
+        m for m in servers.messages("member1") if "johon olet ilmoittautunut" in str(m["Subject"])
+    ]
+    assert "Ilmoittautumisesi on edelleen voimassa" in _body(note)
+    assert main([*now, "events", "cancel", str(event_id)]) == 0
+    run_at("2027-01-11 09:02")
+    for user, count in (("member1", 5), ("member2", 3)):
+        mails = servers.wait_for(user, count)
+        (cancel,) = [m for m in mails if str(m["Subject"]).startswith("Peruttu:")]
+        calendar = calendar_part(cancel)
+        assert str(calendar["METHOD"]) == "CANCEL"
+        (entry,) = calendar.walk("VEVENT")
+        assert str(entry["UID"]) == uid and int(entry["SEQUENCE"]) == 2
+        assert str(entry["STATUS"]) == "CANCELLED"
+    assert any("on peruttu" in s for s in _subjects(servers, "member1"))
+    run_at("2027-02-11 12:00")
+    assert len(servers.messages("member1")) == 5  # no reminders for a cancelled event
+
+
+def test_change_and_participants_by_coordinator_mail(
+    clean_mail: MailServers, make_app: AppFactory, tmp_path: Path
+) -> None:
+    """The coordinator replies "Paikka: …" → a preview of the change; LÄHETÄ sends it;
+    OSALLISTUJAT returns the participants as a CSV attachment."""
+    servers = clean_mail
+    app = make_app(clock=Clock.starting_at(TODAY))
+    _roster(app, servers, tmp_path, ["member1", "member2"])
+    event_id = _open(app, question="Ruokavalio?")
+    with app.db.transaction() as session:
+        ctx = job_context(app, session)
+        event = session.get(Event, event_id)
+        assert event is not None
+        registry.register(
+            ctx,
+            event,
+            registry.person(ctx, servers.address("member1"), "", "fi"),
+            "Vegaani",
+            "reply",
+        )
+    cycle(app)
+    (sent,) = servers.wait_for("coordinator", 1)
+    coordinator = servers.address("coordinator")
+    change = outlook_reply(sent, coordinator, "Aika: 11.2.2027 klo 14-15\nPaikka: Tampere-talo")
+    _deliver(servers, [(change, coordinator, str(sent["Reply-To"]))])
+    cycle(app)
+    preview = _newest(servers, "coordinator", 2)
+    assert "Vahvista muutos" in str(preview["Subject"])
+    assert "- Paikka: Tampere-talo (aiemmin -)" in _body(preview)
+    assert len(servers.messages("member2")) == 1
+    confirm = outlook_reply(preview, coordinator, "LÄHETÄ\nOSALLISTUJAT")
+    _deliver(servers, [(confirm, coordinator, str(preview["Reply-To"]))])
+    cycle(app)
+    update = _newest(servers, "member2", 2)
+    (entry,) = calendar_part(update).walk("VEVENT")
+    assert str(entry["LOCATION"]) == "Tampere-talo" and int(entry["SEQUENCE"]) == 1
+    mails = servers.wait_for("coordinator", 4)
+    (listing,) = [m for m in mails if str(m["Subject"]).startswith("Osallistujat")]
+    (attachment,) = list(listing.iter_attachments())
+    assert attachment.get_filename() == "osallistujat.csv"
+    data = attachment.get_payload(decode=True)
+    assert isinstance(data, bytes)
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:5] == ["Nimi", "Sähköposti", "Organisaatio", "Tila", "Vastaus"]
+    assert rows[1][1:5] == [servers.address("member1"), "Kunta 0", "ilmoittautunut", "Vegaani"]
+    assert any(str(m["Subject"]).startswith("Muutos lähetetty") for m in mails)
+
+
+# ---- feedback and ratings -------------------------------------------------------------------
+
+RATINGS: list[tuple[str, str, str, Decimal | str]] = [
+    # user, language, reply, the rating recorded or the reason asked about
+    ("member1", "fi", "4", Decimal("4")),
+    ("member2", "fi", "4,5", Decimal("4.5")),
+    ("member3", "en", "4.5", Decimal("4.5")),
+    ("member4", "fi", "4/5\n\nTerveisin\nJäsen 4\np. 040 123 4567", Decimal("4")),
+    ("member5", "fi", "4,5 / 5, kiitos hyvästä webinaarista!", Decimal("4.5")),
+    ("member6", "fi", "Hei,\n\narvosana 4. Hyvä tilaisuus.", Decimal("4")),
+    ("member7", "sv", "Betyg 4", Decimal("4")),
+    ("member8", "fi", "★★★★", Decimal("4")),
+    ("member9", "fi", "4½", Decimal("4.5")),
+    ("member10", "fi", "neljä", Decimal("4")),
+    ("member11", "sv", "fyra", Decimal("4")),
+    ("member12", "en", "four", Decimal("4")),
+    (
+        "member13",
+        "fi",
+        "Arvosana: 5\nMikä oli parasta? Akaan esimerkki\n"
+        "Miten kehittäisit? Enemmän aikaa kysymyksille",
+        Decimal("5"),
+    ),
+    ("member14", "fi", "6", "out_of_range"),
+    ("member15", "fi", "3-4", "range"),
+]
+SAVED = {"fi": "Arvosanasi {}/5", "sv": "Ditt betyg {}/5", "en": "Your rating {}/5"}
+
+
+def test_feedback_requests_and_ratings(
+    clean_mail: MailServers, make_app: AppFactory, tmp_path: Path
+) -> None:
+    """After the event registrants are asked; each rating form is recorded and confirmed, the
+    unclear ones asked about; the quoted request never counts; the last rating counts; the
+    coordinator gets the summary in the report's words when the feedback closes."""
+    servers = clean_mail
+    clock = Clock.starting_at(TODAY)
+    app = make_app(clock=clock)
+    users = [user for user, *_ in RATINGS]
+    languages = "".join(language for _, language, _, _ in RATINGS)
+    _roster(app, servers, tmp_path, [*users, "member16"], languages + "fi")
+    event_id = _open(app)
+    _register(app, event_id, servers, users)
+    cycle(app)
+    for user in [*users, "member16"]:
+        servers.wait_for(user, 1)
+    clock.set(EVENT_AT + timedelta(hours=1, minutes=59))
+    cycle(app)
+    assert all(len(servers.messages(u)) == 1 for u in users)
+    clock.set(EVENT_AT + timedelta(hours=2, minutes=1))
+    cycle(app)
+    replies = []
+    for n, (user, _, text, _) in enumerate(RATINGS):
+        request = servers.wait_for(user, 2)[1]
+        assert "1\u20135" in _body(request)
+        client = gmail_reply if n % 2 else outlook_reply
+        who = servers.address(user)
+        replies.append((client(request, who, text), who, str(request["Reply-To"])))
+    assert len(servers.messages("member16")) == 1  # not registered: not asked
+    _deliver(servers, replies)
+    cycle(app)
+    for user, language, _, expected in RATINGS:
+        answer = _newest(servers, user, 3)
+        if isinstance(expected, Decimal):
+            shown = f"{expected.normalize():f}".replace(".", "," if language != "en" else ".")
+            assert SAVED[language].format(shown) in _body(answer), user
+        else:
+            assert "Tarkoititko arvosanaa?" in str(answer["Subject"]), user
+    with app.db.transaction() as session:
+        best = session.scalars(select(Feedback.best).where(Feedback.best != "")).all()
+    assert best == ["Akaan esimerkki"]
+    # member1 changes their mind; member14 clarifies
+    again = []
+    for user, text in (("member1", "Arvosana 5 sittenkin"), ("member14", "5")):
+        last = _newest(servers, user, 3)
+        who = servers.address(user)
+        again.append((gmail_reply(last, who, text), who, str(last["Reply-To"])))
+    _deliver(servers, again)
+    cycle(app)
+    with app.db.transaction() as session:
+        event = session.get(Event, event_id)
+        assert event is not None
+        summary = summarise(session, event)
+    given = [e for *_, e in RATINGS if isinstance(e, Decimal)]
+    values = [Decimal(5), *given[1:], Decimal(5)]
+    assert summary.ratings == len(values) == 14
+    assert summary.rating == (sum(values) / len(values)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    clock.set(EVENT_AT + timedelta(days=15, hours=3))
+    cycle(app)
+    mails = servers.wait_for("coordinator", 2)
+    (report,) = [m for m in mails if str(m["Subject"]).startswith("Yhteenveto")]
+    rating = f"{summary.rating}".replace(".", ",")
+    assert f"Osallistujia 15, arvosana {rating}/5 (14 vastausta)" in _body(report)
+    assert "Mikä oli parasta:\n- Akaan esimerkki" in _body(report)
+    assert "Miten kehittäisit:\n- Enemmän aikaa kysymyksille" in _body(report)
+    late = _newest(servers, "member2", 3)
+    who = servers.address("member2")
+    _deliver(servers, [(gmail_reply(late, who, "1"), who, str(late["Reply-To"]))])
+    cycle(app)
+    assert "suljettu" in str(_newest(servers, "member2", 4)["Subject"])
+    with app.db.transaction() as session:
+        event = session.get(Event, event_id)
+        assert event is not None
+        assert summarise(session, event).rating == summary.rating
