@@ -16,7 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from mailer import jobs
+from mailer import digest_jobs, jobs
 from mailer.events import jobs as event_jobs
 
 if TYPE_CHECKING:
@@ -44,6 +44,7 @@ JOBS: list[Job] = [
     Job("event-reminders", event_jobs.reminders, IntervalTrigger(minutes=1)),  # 7 d, 1 d, link
     Job("event-feedback", event_jobs.feedback_requests, IntervalTrigger(minutes=5)),  # rate it
     Job("event-summaries", event_jobs.summaries, IntervalTrigger(minutes=15)),  # when closed
+    Job("event-materials", digest_jobs.event_materials, IntervalTrigger(minutes=5)),  # ended
 ]
 # fmt: on
 

@@ -23,8 +23,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from mailer.db.events import Event
 from mailer.db.models import Base, UtcDateTime
 
-_MEGABYTE = Decimal(1_000_000)
+_MEGABYTE = Decimal(1024 * 1024)  # as Windows and Outlook count a "MB"
 _SMALLEST = Decimal("0.1")
+
+
+def megabytes(size: int) -> Decimal:
+    """A size to one decimal for people ("1,2 MB"); never shown as zero."""
+    return max(_SMALLEST, (size / _MEGABYTE).quantize(_SMALLEST, ROUND_HALF_UP))
 
 
 class Material(Base):
@@ -46,5 +51,4 @@ class Material(Base):
 
     @property
     def megabytes(self) -> Decimal:
-        """The size to one decimal for people ("1,2 MB"); never shown as zero."""
-        return max(_SMALLEST, (self.size / _MEGABYTE).quantize(_SMALLEST, ROUND_HALF_UP))
+        return megabytes(self.size)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from mailer.handlers import events, list_posts, polls, privacy, registrations, subscriptions
+from mailer.handlers import (
+    events,
+    list_posts,
+    materials,
+    polls,
+    privacy,
+    registrations,
+    subscriptions,
+)
 from mailer.handlers.bounces import record_bounce
 from mailer.handlers.context import HandlerContext
 from mailer.handlers.questions import new_question, reply
@@ -29,4 +37,8 @@ HANDLERS: dict[str, Handler] = {
     "survey-form": polls.survey_form,
     "event-form": events.form,
     "calendar-reply": registrations.calendar_reply,
+    "materials": materials.at_address,
+    "material-index": materials.send_index,
+    "material-fetch": materials.fetch,
+    "event-material": materials.event_reply,
 }

@@ -14,6 +14,7 @@ from mailer.matchers.list_limits import (
     post_too_large,
     too_many_recipients,
 )
+from mailer.matchers.materials import event_material, material_fetch
 from mailer.matchers.own_mail import own_mail
 from mailer.matchers.preference_command import preference_command
 from mailer.matchers.ticket_reference import ticket_reference
@@ -31,6 +32,8 @@ MATCHERS: dict[str, Matcher] = {
     "empty-subject": empty_subject,
     "preference-command": preference_command,
     "itip-reply": itip_reply,
+    "material-fetch": material_fetch,
+    "event-material": event_material,
 }
 
 __all__ = ["MATCHERS", "Matcher", "RouteContext"]

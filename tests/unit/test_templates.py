@@ -114,6 +114,7 @@ def _context() -> dict[str, object]:
             ("", ["Tilastot", "", "Kilpailutuksen aikataulu"]),
         ],
         **_event_context(),
+        **_materials_context(),
     }
 
 
@@ -198,6 +199,48 @@ def _event_context() -> dict[str, object]:
         "ratings": {9: Decimal("4.5")},
         "summary": summary,
         "rating": Decimal("4.5"),
+    }
+
+
+def _materials_context() -> dict[str, object]:
+    """The variables of the material bank's templates."""
+    event = SimpleNamespace(
+        id=4, title="Kilpailutuksen kokemuksia", starts_at=datetime(2027, 2, 11, 11, tzinfo=UTC)
+    )
+    slides = SimpleNamespace(
+        id=3,
+        title="Kilpailutuksen kokemuksia",
+        filename="kalvot.pdf",
+        megabytes=Decimal("1.2"),
+        event_id=4,
+    )
+    other = SimpleNamespace(
+        id=5, title="Tilastot 2026", filename="tilastot.xlsx", megabytes=Decimal("0.1")
+    )
+    filing = SimpleNamespace(
+        event=event,
+        plan="pending",
+        filed=[slides, other],
+        duplicates=[other],
+        refused=[SimpleNamespace(filename="video.mp4", megabytes=Decimal("48.3"))],
+    )
+    return {
+        "filing": filing,
+        "limit_megabytes": Decimal(20),
+        "send_days": 30,
+        "reference": "Seminaari",
+        "candidates": [event],
+        "groups": [
+            SimpleNamespace(year=2027, event=event, items=[slides]),
+            SimpleNamespace(year=2027, event=None, items=[other]),
+            SimpleNamespace(year=2026, event=None, items=[other]),
+        ],
+        "address": "verkosto+materiaalit@example.test",
+        "attached": [slides],
+        "later": [other],
+        "listed": [other],
+        "missing": [99],
+        "withheld": [7],
     }
 
 

@@ -1,0 +1,37 @@
+"""The jobs of the material bank and the digests (``scheduler.py`` says when).
+
+Each runs its work in one transaction in a worker thread and wakes the outbox
+when it queued mail. What is due is always read from the database (a material's
+``delivery``, the coordinator digest's ``job_runs`` row, a member's
+``last_weekly_digest_at``), so a run missed while the daemon was down is caught
+up by the next one and a second run sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from mailer.handlers.context import HandlerContext
+from mailer.jobs import job_context
+from mailer.materials import send_event_materials
+
+if TYPE_CHECKING:
+    from mailer.app import App
+    from mailer.daemon import Daemon
+
+
+def _run(app: App, work: Callable[[HandlerContext], int]) -> int:
+    with app.db.transaction() as session:
+        return work(job_context(app, session))
+
+
+async def _job(daemon: Daemon, work: Callable[[HandlerContext], int]) -> None:
+    if await asyncio.to_thread(_run, daemon.app, work):
+        daemon.wake_outbox()
+
+
+async def event_materials(daemon: Daemon) -> None:
+    """An event's material to its registrants once the event is over."""
+    await _job(daemon, send_event_materials)
