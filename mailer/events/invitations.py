@@ -27,14 +27,17 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
 from email.policy import SMTP, compat32
 from email.utils import format_datetime, formataddr, make_msgid
+from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, literal, select, update
 
 from mailer.db.events import Event, Invitation
 from mailer.db.models import Member, OutboxMessage, OutboxRecipient, UtcDateTime
 from mailer.events import ical
-from mailer.handlers.context import HandlerContext
 from mailer.outgoing.compose import LOOP_HEADER, one_line
+
+if TYPE_CHECKING:
+    from mailer.handlers.context import HandlerContext  # a cycle: handlers use events
 
 INVITATION_TOKEN = "i"  # a reply to any mail about an event: registration or cancellation
 BOUNCE_TOKEN = "b"  # the VERP token list mail uses, so bounces score the member

@@ -9,12 +9,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from mailer.events import schedule
-from mailer.handlers.context import HandlerContext
 from mailer.jobs import job_context
 
 if TYPE_CHECKING:
     from mailer.app import App
     from mailer.daemon import Daemon
+    from mailer.handlers.context import HandlerContext
 
 
 def _run(app: App, work: Callable[[HandlerContext], int]) -> int:

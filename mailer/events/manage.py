@@ -14,7 +14,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
@@ -23,8 +23,10 @@ from mailer.db.models import Member
 from mailer.events import invitations
 from mailer.events.registry import promote, registrations
 from mailer.events.spec import EventSpec
-from mailer.handlers.context import HandlerContext
 from mailer.outgoing.compose import Draft, OutgoingAttachment
+
+if TYPE_CHECKING:
+    from mailer.handlers.context import HandlerContext  # a cycle: handlers use events
 
 EVENT_TOKEN = "x"  # the coordinator's replies to an event's preview and confirmations
 SCHEDULED = {"Auto-Submitted": "auto-generated"}  # mail the clock sent, not a person

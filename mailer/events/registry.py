@@ -11,11 +11,14 @@ writers anyway).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
 from mailer.db.events import Event, Invitation, Registration
-from mailer.handlers.context import HandlerContext
+
+if TYPE_CHECKING:
+    from mailer.handlers.context import HandlerContext  # a cycle: handlers use events
 
 ACTIVE = ("registered", "waitlisted")
 

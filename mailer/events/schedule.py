@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from itertools import groupby
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -20,7 +21,9 @@ from mailer.db.events import Event, EventReminder
 from mailer.events.manage import invitation_reply_to, tell, tell_coordinator
 from mailer.events.registry import registrations
 from mailer.events.summary import summarise
-from mailer.handlers.context import HandlerContext
+
+if TYPE_CHECKING:
+    from mailer.handlers.context import HandlerContext  # a cycle: handlers use events
 
 FEEDBACK_TOKEN = "f"  # a reply to the feedback request: the rating and free text
 
