@@ -145,8 +145,12 @@ def read_spec(
             problems.append(Problem("unreadable", "duration", values["duration"]))
     if length is None and kind == "webinar":
         length = timedelta(minutes=settings.events.webinar_minutes)
-    if length is None and not any(p.field in ("time", "duration") for p in problems):
-        problems.append(Problem("missing", "duration"))
+    if (
+        length is None
+        and (link or place)
+        and not any(p.field in ("time", "duration") for p in problems)
+    ):
+        problems.append(Problem("missing", "duration"))  # a seminar's length is never guessed
     if starts_at is not None and starts_at <= now:
         problems.append(Problem("past", "time", values.get("time", "")))
 
