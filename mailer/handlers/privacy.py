@@ -22,6 +22,7 @@ from mailer.db.models import (
     Ticket,
     TicketEvent,
 )
+from mailer.events import privacy as event_privacy
 from mailer.handlers.context import HandlerContext
 from mailer.inbound.message import InboundMessage
 from mailer.outgoing.compose import OutgoingAttachment
@@ -65,6 +66,7 @@ def collect(ctx: HandlerContext, address: str) -> dict[str, Any]:
         "list_posts": _rows(posts, ("id", "subject", "text", "state", "created_at")),
         "requests": _rows(requests, ("kind", "state", "created_at")),
         "bounces": _rows(bounces, ("reason", "permanent", "created_at")),
+        "events": event_privacy.personal_data(s, address),
     }
 
 
@@ -146,6 +148,7 @@ def erase(ctx: HandlerContext, address: str) -> None:
         .values(author_email="", author_name=ERASED, member_id=None, raw=b"", text="")
     )
     s.execute(update(Bounce).where(Bounce.address == address).values(address="", member_id=None))
+    event_privacy.erase(s, address)
     s.execute(
         update(OutboxRecipient)
         .where(OutboxRecipient.address == address, OutboxRecipient.state != "queued")

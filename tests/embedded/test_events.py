@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from decimal import Decimal
 from email.message import EmailMessage
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -20,6 +21,7 @@ from mailer.db.models import InboundMail
 from mailer.events import manage, registry
 from mailer.events.spec import read_spec
 from mailer.events.summary import new_registrations, summarise
+from mailer.handlers.privacy import collect, erase
 from mailer.jobs import job_context
 from mailer.roster import add_member
 
@@ -346,3 +348,27 @@ def test_cli_create_list_show_and_bad_options(
     with env.app.db.transaction() as session:
         assert session.scalar(select(func.count(Event.id))) == 1
         assert session.scalar(select(func.count(Invitation.id))) == 2
+
+
+def test_export_and_erasure_keep_the_numbers(embedded: Build) -> None:
+    """ "tietoni" exports a person's registrations and feedback; erasure removes the address,
+    answer and words but the event's participant count and rating stay."""
+    env = _env(embedded)
+    event_id = _open(env)
+    request = _feedback_request(env, event_id)
+    _send(env, "a@example.test", str(request["Reply-To"]), "4,5\nParasta: Akaan esimerkki")
+    with env.app.db.transaction() as session:
+        ctx = job_context(env.app, session)
+        (exported,) = collect(ctx, "a@example.test")["events"]
+        assert exported["event"] == "Kilpailutus" and exported["state"] == "registered"
+        assert exported["feedback"][0]["rating"] == Decimal("4.5")
+        erase(ctx, "a@example.test")
+    with env.app.db.transaction() as session:
+        event = session.get(Event, event_id)
+        assert event is not None
+        summary = summarise(session, event)
+        assert (summary.participants, summary.rating, summary.best) == (1, Decimal("4.5"), [])
+        assert session.scalars(select(Registration.email)).one().startswith("erased-")
+        assert not session.scalars(
+            select(Invitation).where(Invitation.address == "a@example.test")
+        ).all()
