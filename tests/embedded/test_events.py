@@ -351,7 +351,7 @@ def test_cli_create_list_show_and_bad_options(
 
 
 def test_export_and_erasure_keep_the_numbers(embedded: Build) -> None:
-    """ "tietoni" exports a person's registrations and feedback; erasure removes the address,
+    """A data export holds the registrations and feedback; erasure removes the address,
     answer and words but the event's participant count and rating stay."""
     env = _env(embedded)
     event_id = _open(env)
