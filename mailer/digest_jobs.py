@@ -10,9 +10,13 @@ up by the next one and a second run sends nothing twice.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import IntegrityError
+
+from mailer.coordinator_digest import send_coordinator_digest
 from mailer.handlers.context import HandlerContext
 from mailer.jobs import job_context
 from mailer.materials import send_event_materials
@@ -20,6 +24,8 @@ from mailer.materials import send_event_materials
 if TYPE_CHECKING:
     from mailer.app import App
     from mailer.daemon import Daemon
+
+log = logging.getLogger("mailer.digests")
 
 
 def _run(app: App, work: Callable[[HandlerContext], int]) -> int:
@@ -35,3 +41,17 @@ async def _job(daemon: Daemon, work: Callable[[HandlerContext], int]) -> None:
 async def event_materials(daemon: Daemon) -> None:
     """An event's material to its registrants once the event is over."""
     await _job(daemon, send_event_materials)
+
+
+def _coordinator_digest(app: App) -> int:
+    try:
+        return _run(app, send_coordinator_digest)
+    except IntegrityError:
+        log.info("coordinator digest already taken by another daemon")
+        return 0
+
+
+async def coordinator_digest(daemon: Daemon) -> None:
+    """The coordinator's daily digest at ``[digests] coordinator_hour``."""
+    if await asyncio.to_thread(_coordinator_digest, daemon.app):
+        daemon.wake_outbox()

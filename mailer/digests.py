@@ -36,11 +36,13 @@ BOUNCE_TOKEN = "b"
 MAX_POSTS = 200
 
 
-def last_due(settings: Settings, mode: str, now: datetime) -> datetime:
-    """The most recent digest moment at or before ``now`` for ``daily`` or ``weekly``."""
+def last_due(settings: Settings, mode: str, now: datetime, hour: int | None = None) -> datetime:
+    """The most recent digest moment at or before ``now`` for ``daily`` or ``weekly``,
+    at ``hour`` (the coordinator's digest) or else the list's digest hour."""
     tz = settings.network.tz
     local = now.astimezone(tz)
-    moment = datetime.combine(local.date(), time(settings.list.digest_hour), tzinfo=tz)
+    at = time(settings.list.digest_hour if hour is None else hour)
+    moment = datetime.combine(local.date(), at, tzinfo=tz)
     if moment > local:
         moment -= timedelta(days=1)
     if mode == "weekly":

@@ -115,6 +115,7 @@ def _context() -> dict[str, object]:
         ],
         **_event_context(),
         **_materials_context(),
+        **_digests_context(),
     }
 
 
@@ -241,6 +242,62 @@ def _materials_context() -> dict[str, object]:
         "listed": [other],
         "missing": [99],
         "withheld": [7],
+    }
+
+
+def _digests_context() -> dict[str, object]:
+    """The variables of the coordinator's digest and the members' weekly update."""
+    now = datetime(2027, 2, 8, 5, 0, tzinfo=UTC)
+    ticket = SimpleNamespace(
+        id=12,
+        subject="Koulukuljetukset",
+        requester_name="Liisa Laine",
+        requester_email="liisa@example.test",
+        organisation="Uusikaupunki",
+        state="open",
+    )
+    event = SimpleNamespace(
+        id=4, title="Kilpailutus", starts_at=datetime(2027, 2, 11, 11, tzinfo=UTC), capacity=40
+    )
+    registration = SimpleNamespace(
+        name="Anna", email="anna@example.test", organisation="Akaa", state="waitlisted", answer="-"
+    )
+    poll = SimpleNamespace(
+        title="",
+        question="Mistä aiheesta?",
+        invited=40,
+        closes_at=datetime(2027, 2, 12, 14, tzinfo=UTC),
+    )
+    material = SimpleNamespace(id=3, title="Kalvot", filename="kalvot.pdf", event=event)
+    digest = SimpleNamespace(
+        since=now - timedelta(days=1),
+        now=now,
+        new_tickets=[ticket],
+        open_tickets=[
+            SimpleNamespace(ticket=ticket, days=3, hours=75),
+            SimpleNamespace(ticket=ticket, days=0, hours=5),
+        ],
+        registrations=[SimpleNamespace(event=event, new=[registration], registered=23)],
+        polls=[SimpleNamespace(poll=poll, ballots=12)],
+        held=[
+            SimpleNamespace(
+                subject="Mainos",
+                author_name="",
+                author_email="x@example.test",
+                created_at=now,
+            )
+        ],
+        failures=[SimpleNamespace(address="old@example.test", reason="550 5.1.1 unknown")],
+        disabled=[
+            SimpleNamespace(name="Pekka", email="pekka@example.test", organisation_name="Akaa")
+        ],
+        materials=[material],
+        limit=1,
+    )
+    return {
+        "digest": digest,
+        "results": [(12, ticket, "closed"), (13, None, "unknown"), (14, ticket, "already_open")],
+        "unclear": ["Katso #15 huomenna"],
     }
 
 

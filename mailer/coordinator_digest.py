@@ -1,0 +1,234 @@
+"""The coordinator's daily digest (SPEC capability 7): what needs a look, once a day.
+
+At ``[digests] coordinator_hour`` (network time) the coordinators get one mail:
+new questions, the open ones with their age (oldest first, with the
+reference), registrations since the last digest per event, ballots so far per
+open poll, held list posts, delivery failures and members disabled for
+bouncing, and material filed. A digest with nothing in it is not sent.
+
+Each digest moment is one ``job_runs`` row (``coordinator-digest``, the local
+date), written in the same transaction as the mail is queued: a second run, or
+a second daemon, sends nothing (the unique row stops it), and a moment missed
+while the daemon was down is sent when it next looks. Only the latest missed
+moment is sent, and it covers everything since the last digest that went out,
+so a gap never loses an item and never floods the coordinator. The very first
+run only marks the moment: a new installation starts at the next hour, as a
+new list-digest reader does.
+
+The digest's Reply-To carries a token (``d``): the coordinator answers it in
+Outlook with lines such as ``#12 SULJE`` (see ``handlers/digests.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from itertools import groupby
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mailer.db.events import Event, Registration
+from mailer.db.materials import Material
+from mailer.db.models import (
+    Bounce,
+    JobRun,
+    ListPost,
+    Member,
+    OutboxRecipient,
+    Ticket,
+)
+from mailer.db.polls import Poll
+from mailer.digests import last_due
+from mailer.events.summary import NewRegistration, new_registrations
+from mailer.handlers.context import HandlerContext
+from mailer.handlers.polls import tally
+
+JOB = "coordinator-digest"
+DIGEST_TOKEN = "d"  # the coordinator's reply to the digest: "#12 SULJE"
+LIMIT = 50  # lines per section; the rest is counted, not listed
+
+log = logging.getLogger("mailer.digests")
+
+
+@dataclass(frozen=True)
+class OpenTicket:
+    ticket: Ticket
+    age: timedelta
+
+    @property
+    def days(self) -> int:
+        return self.age.days
+
+    @property
+    def hours(self) -> int:
+        return int(self.age.total_seconds() // 3600)
+
+
+@dataclass(frozen=True)
+class EventRegistrations:
+    event: Event
+    new: list[NewRegistration]
+    registered: int  # seats taken now
+
+
+@dataclass(frozen=True)
+class PollProgress:
+    poll: Poll
+    ballots: int
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An address mail could not be delivered to: refused by SMTP, or bounced later."""
+
+    address: str
+    reason: str
+    at: datetime
+
+
+@dataclass
+class CoordinatorDigest:
+    since: datetime
+    now: datetime
+    new_tickets: list[Ticket] = field(default_factory=list)
+    open_tickets: list[OpenTicket] = field(default_factory=list)
+    registrations: list[EventRegistrations] = field(default_factory=list)
+    polls: list[PollProgress] = field(default_factory=list)
+    held: list[ListPost] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    disabled: list[Member] = field(default_factory=list)
+    materials: list[Material] = field(default_factory=list)
+    limit: int = LIMIT
+
+    @property
+    def empty(self) -> bool:
+        return not any(
+            (
+                self.new_tickets,
+                self.open_tickets,
+                self.registrations,
+                self.polls,
+                self.held,
+                self.failures,
+                self.disabled,
+                self.materials,
+            )
+        )
+
+
+def _registrations(session: Session, since: datetime) -> list[EventRegistrations]:
+    new = new_registrations(session, since)
+    ids = sorted({r.event_id for r in new})
+    seats = dict(
+        session.execute(
+            select(Registration.event_id, func.count(Registration.id))
+            .where(Registration.event_id.in_(ids), Registration.state == "registered")
+            .group_by(Registration.event_id)
+        ).all()
+    )
+    events = {e.id: e for e in session.scalars(select(Event).where(Event.id.in_(ids)))}
+    by_event = sorted(new, key=lambda r: (events[r.event_id].starts_at, r.event_id))
+    return [
+        EventRegistrations(events[event_id], list(group), seats.get(event_id, 0))
+        for event_id, group in groupby(by_event, key=lambda r: r.event_id)
+    ]
+
+
+def _failures(session: Session, since: datetime) -> list[Failure]:
+    """One line per address (its latest failure), refusals and bounces together."""
+    refused = session.execute(
+        select(
+            OutboxRecipient.address, OutboxRecipient.last_error, OutboxRecipient.failed_at
+        ).where(OutboxRecipient.state == "failed", OutboxRecipient.failed_at >= since)
+    ).all()
+    bounced = session.execute(
+        select(Bounce.address, Bounce.reason, Bounce.created_at).where(
+            Bounce.created_at >= since, Bounce.address != ""
+        )
+    ).all()
+    rows: list[tuple[str, str, datetime]] = [(a, r, at) for a, r, at in refused if at is not None]
+    rows += [(a, r, at) for a, r, at in bounced]
+    latest: dict[str, Failure] = {}
+    for address, reason, at in sorted(rows, key=lambda row: row[2]):
+        latest[address] = Failure(address, " ".join(reason.split())[:200], at)
+    return sorted(latest.values(), key=lambda f: f.at)
+
+
+def build(session: Session, since: datetime, now: datetime) -> CoordinatorDigest:
+    """Everything the digest says, for the window ``since`` … ``now``."""
+    digest = CoordinatorDigest(since=since, now=now)
+    digest.new_tickets = list(
+        session.scalars(select(Ticket).where(Ticket.created_at >= since).order_by(Ticket.id))
+    )
+    digest.open_tickets = [
+        OpenTicket(t, now - t.created_at)
+        for t in session.scalars(
+            select(Ticket).where(Ticket.state == "open").order_by(Ticket.created_at, Ticket.id)
+        )
+    ]
+    digest.registrations = _registrations(session, since)
+    digest.polls = [
+        PollProgress(poll, tally(session, poll).ballots)
+        for poll in session.scalars(
+            select(Poll)
+            .where(Poll.state == "open", Poll.ballots_sent_at.is_not(None))
+            .order_by(Poll.closes_at)
+        )
+    ]
+    digest.held = list(
+        session.scalars(select(ListPost).where(ListPost.state == "held").order_by(ListPost.id))
+    )
+    digest.failures = _failures(session, since)
+    digest.disabled = list(
+        session.scalars(
+            select(Member).where(Member.disabled_at >= since).order_by(Member.disabled_at)
+        )
+    )
+    digest.materials = list(
+        session.scalars(select(Material).where(Material.filed_at >= since).order_by(Material.id))
+    )
+    return digest
+
+
+def send_coordinator_digest(ctx: HandlerContext) -> int:
+    """Queue the digest if its moment has come and it was not sent; returns mails queued.
+
+    Raises ``IntegrityError`` at flush when another daemon took the same moment.
+    """
+    settings = ctx.settings
+    moment = last_due(settings, "daily", ctx.now, hour=settings.digests.coordinator_hour)
+    key = moment.date().isoformat()
+    done = ctx.session.scalar(select(JobRun.id).where(JobRun.job == JOB, JobRun.due_key == key))
+    if done is not None:
+        return 0
+    previous = ctx.session.scalar(select(func.max(JobRun.ran_at)).where(JobRun.job == JOB))
+    run = JobRun(job=JOB, due_key=key, ran_at=ctx.now)
+    ctx.session.add(run)
+    ctx.session.flush()
+    if previous is None:
+        log.info("first run: the coordinator digest starts at the next hour", extra={"due": key})
+        return 0
+    digest = build(ctx.session, previous, ctx.now)
+    if digest.empty:
+        log.info("coordinator digest empty; not sent", extra={"due": key})
+        return 0
+    ctx.tell_coordinators(
+        "digests/coordinator",
+        kind="coordinator-digest",
+        related=f"digest:{run.id}",
+        reply_to=ctx.reply_address(DIGEST_TOKEN, run.id),
+        digest=digest,
+    )
+    log.info(
+        "coordinator digest queued",
+        extra={
+            "due": key,
+            "new": len(digest.new_tickets),
+            "open": len(digest.open_tickets),
+            "held": len(digest.held),
+            "failures": len(digest.failures),
+        },
+    )
+    return 1

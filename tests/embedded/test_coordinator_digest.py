@@ -1,0 +1,172 @@
+"""The coordinator's daily digest on embedded parts: the hour, once, catch-up, empty, replies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from sqlalchemy import select
+
+from mailer.db.models import Bounce, ListPost, Member, Ticket
+from mailer.roster import add_member
+
+from .conftest import COORDINATOR, NETWORK, Embedded
+
+Build = Callable[..., Embedded]
+MEMBER = "liisa@uusikaupunki.example.test"
+MONDAY_6 = datetime(2027, 2, 8, 4, 0, tzinfo=UTC)  # Monday 06:00 in Helsinki
+DIGEST = "päivän kooste"
+
+
+def _text(msg: EmailMessage) -> str:
+    body = msg.get_body(preferencelist=("plain",))
+    return body.get_content().replace("\r\n", "\n") if body is not None else ""
+
+
+def _digests(env: Embedded) -> list[EmailMessage]:
+    found = [m for m in env.received(COORDINATOR) if DIGEST in str(m["Subject"])]
+    return sorted(found, key=lambda m: str(m["Date"]))
+
+
+def _service(build: Build) -> Embedded:
+    env = build(digests={"coordinator_hour": 7})
+    env.app.clock.set(MONDAY_6)
+    with env.app.db.transaction() as session:
+        add_member(
+            session,
+            MEMBER,
+            name="Liisa Laine",
+            organisation_name="Uusikaupunki",
+            language="fi",
+            delivery="each",
+            now=env.app.clock.now(),
+        )
+    env.cycle()  # the daemon has been running: Sunday's digest moment is behind it
+    return env
+
+
+def _ask(env: Embedded, subject: str) -> None:
+    env.deliver(
+        f"From: Liisa Laine <{MEMBER}>\nTo: {NETWORK}\nSubject: {subject}\n"
+        f"Message-ID: {make_msgid(domain='example.test')}\n\nMiten teillä?\n".encode()
+    )
+
+
+def _reply(digest: EmailMessage, text: str) -> bytes:
+    return (
+        f"From: {COORDINATOR}\nTo: {digest['Reply-To']}\nSubject: VS: {digest['Subject']}\n"
+        f"In-Reply-To: {digest['Message-ID']}\nMessage-ID: {make_msgid(domain='example.test')}\n"
+        f"\n{text}\n\n________________________________\nLähettäjä: {digest['From']}\n"
+        f"Aihe: {digest['Subject']}\n\n{_text(digest)}\n"
+    ).encode()
+
+
+def _state(env: Embedded, number: int) -> str:
+    with env.app.db.transaction() as session:
+        ticket = session.get(Ticket, number)
+        assert ticket is not None
+        return ticket.state
+
+
+def test_at_the_hour_once_caught_up_and_none_when_empty(embedded: Build) -> None:
+    """Nothing before 07:00 or when empty; one at the hour; one after a gap, covering it."""
+    env = _service(embedded)
+    _ask(env, "Koulukuljetusten kilpailutus")
+    env.cycle()
+    assert _digests(env) == []
+
+    env.app.clock.set(MONDAY_6 + timedelta(hours=1, minutes=5))
+    env.cycle()
+    (first,) = _digests(env)
+    text = _text(first)
+    assert "UUDET KYSYMYKSET (1)" in text and "#1 Koulukuljetusten kilpailutus" in text
+    assert "AVOIMET KYSYMYKSET, vanhin ensin (1)" in text and "#1  1 h" in text
+    env.cycle()
+    assert len(_digests(env)) == 1
+
+    env.app.clock.set(MONDAY_6 + timedelta(hours=6))
+    _ask(env, "Kutsutaksit")
+    env.cycle()
+    env.app.clock.set(MONDAY_6 + timedelta(days=3, hours=4))  # Thursday 10:00, after a gap
+    env.cycle()
+    env.cycle()
+    digests = _digests(env)
+    assert len(digests) == 2
+    caught_up = _text(digests[1])
+    assert "UUDET KYSYMYKSET (1)" in caught_up and "#2 Kutsutaksit" in caught_up
+    assert "#1  3 pv" in caught_up
+
+    for number in (1, 2):
+        with env.app.db.transaction() as session:
+            ticket = session.get(Ticket, number)
+            assert ticket is not None
+            ticket.state = "closed"
+    env.app.clock.set(MONDAY_6 + timedelta(days=4, hours=1, minutes=5))  # Friday 07:05
+    env.cycle()
+    assert len(_digests(env)) == 2  # nothing new, nothing open: no digest
+
+
+def test_reply_closes_and_reopens_tickets(embedded: Build) -> None:
+    """``#1 SULJE`` and ``AVAA #2`` in an Outlook reply act on those tickets, answered back."""
+    env = _service(embedded)
+    _ask(env, "Ensimmäinen")
+    _ask(env, "Toinen")
+    env.cycle()
+    with env.app.db.transaction() as session:
+        second = session.get(Ticket, 2)
+        assert second is not None
+        second.state = "closed"
+    env.app.clock.set(MONDAY_6 + timedelta(hours=2))
+    env.cycle()
+    (digest,) = _digests(env)
+    assert "verkosto+r-d" in str(digest["Reply-To"])
+    env.deliver(_reply(digest, "#1 SULJE\nAVAA #2\n#9 sulje\nKatso #3 huomenna\n\nTerveisin\nK"))
+    env.cycle()
+    assert (_state(env, 1), _state(env, 2)) == ("closed", "open")
+    (done,) = [m for m in env.received(COORDINATOR) if "käsitelty" in str(m["Subject"])]
+    text = _text(done)
+    assert "#1 Ensimmäinen: suljettu" in text and "#2 Toinen: avattu uudelleen" in text
+    assert "#9: tällaista kysymystä ei ole" in text and "Katso #3 huomenna" in text
+
+
+def test_reply_from_someone_else_changes_nothing(embedded: Build) -> None:
+    """A forged reply to the digest's token from a non-coordinator is filed."""
+    env = _service(embedded)
+    _ask(env, "Kysymys")
+    env.app.clock.set(MONDAY_6 + timedelta(hours=2))
+    env.cycle()
+    (digest,) = _digests(env)
+    forged = _reply(digest, "#1 SULJE").replace(
+        f"From: {COORDINATOR}".encode(), f"From: {MEMBER}".encode()
+    )
+    env.deliver(forged)
+    env.cycle()
+    assert _state(env, 1) == "open"
+
+
+def test_every_section(embedded: Build) -> None:
+    """Held posts, failures, bounces and disabled members are listed."""
+    env = _service(embedded)
+    now = env.app.clock.now()
+    with env.app.db.transaction() as session:
+        session.add(
+            ListPost(
+                author_email="x@elsewhere.example.test",
+                subject="Mainos",
+                raw=b"",
+                state="held",
+                created_at=now,
+            )
+        )
+        session.add(Bounce(address="old@kunta.example.test", reason="550 unknown", created_at=now))
+        member = session.scalars(select(Member)).one()
+        member.disabled_at = now
+    env.app.clock.set(MONDAY_6 + timedelta(hours=2))
+    env.cycle()
+    (digest,) = _digests(env)
+    text = _text(digest)
+    assert '"Mainos" - x@elsewhere.example.test' in text
+    assert "old@kunta.example.test: 550 unknown" in text
+    assert f"Liisa Laine <{MEMBER}>, Uusikaupunki" in text
