@@ -73,6 +73,14 @@ max_attachment_bytes = 20971520            # a larger attachment is refused, wit
 max_mail_bytes = 10485760                  # attachments in one mail; the rest by "lähetä N"
 send_days = 30                             # material filed later after its event: index only
 
+[events]                                   # webinars and seminars (verkosto+tapahtuma@...)
+reminders = ["7d", "1d"]                   # to registrants, before the start (per event: --remind)
+link_reminder = "1h"                       # webinars: the link once more; "0" for none
+webinar_length = "60min"                   # when the form gives no length
+alarm = "15min"                            # the calendar entry's own alarm
+feedback_delay = "1h"                      # after the end: the rating request
+feedback_days = 14                         # ratings taken this long; then the summary
+
 [digests]
 coordinator_hour = 7                       # the coordinator's daily digest, network time
 weekly = true                              # members' weekly update ([list] digest hour and day)
