@@ -46,6 +46,7 @@ JOBS: list[Job] = [
     Job("event-summaries", event_jobs.summaries, IntervalTrigger(minutes=15)),  # when closed
     Job("event-materials", digest_jobs.event_materials, IntervalTrigger(minutes=5)),  # ended
     Job("coordinator-digest", digest_jobs.coordinator_digest, IntervalTrigger(minutes=5)),  # 7:00
+    Job("weekly-update", digest_jobs.weekly_digest, IntervalTrigger(minutes=5)),  # members
 ]
 # fmt: on
 

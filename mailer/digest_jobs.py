@@ -20,6 +20,7 @@ from mailer.coordinator_digest import send_coordinator_digest
 from mailer.handlers.context import HandlerContext
 from mailer.jobs import job_context
 from mailer.materials import send_event_materials
+from mailer.weekly_digest import send_weekly_digests
 
 if TYPE_CHECKING:
     from mailer.app import App
@@ -55,3 +56,12 @@ async def coordinator_digest(daemon: Daemon) -> None:
     """The coordinator's daily digest at ``[digests] coordinator_hour``."""
     if await asyncio.to_thread(_coordinator_digest, daemon.app):
         daemon.wake_outbox()
+
+
+def _weekly(ctx: HandlerContext) -> int:
+    return send_weekly_digests(ctx).mails
+
+
+async def weekly_digest(daemon: Daemon) -> None:
+    """The members' weekly update at the list's digest hour on its weekly day."""
+    await _job(daemon, _weekly)

@@ -59,7 +59,8 @@ class DigestStats:
 
 def _due_members(session: Session, settings: Settings, now: datetime) -> list[Member]:
     due: list[Member] = []
-    for mode in ("daily", "weekly"):
+    # weekly readers get their posts in the members' weekly update (mailer/weekly_digest.py)
+    for mode in ("daily",) if settings.digests.weekly else ("daily", "weekly"):
         moment = last_due(settings, mode, now)
         due += session.scalars(
             select(Member).where(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mailer.handlers import (
+    digests,
     events,
     list_posts,
     materials,
@@ -41,4 +42,6 @@ HANDLERS: dict[str, Handler] = {
     "material-index": materials.send_index,
     "material-fetch": materials.fetch,
     "event-material": materials.event_reply,
+    "weekly-off": digests.weekly_off,
+    "weekly-on": digests.weekly_on,
 }

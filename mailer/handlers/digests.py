@@ -5,6 +5,10 @@ digest) with lines like ``#12 SULJE`` or ``AVAA #15``: each named ticket is
 closed or reopened exactly as a ``SULJE`` in the ticket's own thread would,
 and one answer lists what was done. Only ``is_coordinator`` mail acts; the
 digest went only to the coordinators, so anything else is filed.
+
+A member stops the weekly update by one mail, ``ei viikkotiedotetta`` (any
+address, or the update's own unsubscribe button), and starts it again with
+``viikkotiedote``; like leaving the list, it needs no confirmation.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from mailer.handlers.context import HandlerContext
 from mailer.inbound.message import InboundMessage
 from mailer.matchers.coordinator import is_coordinator
 from mailer.outgoing.compose import Draft
+from mailer.parsing.commands import normalise_word
 from mailer.parsing.digest_reply import ticket_commands
+from mailer.parsing.language import guess_language
 
 
 def _ticket_event(ctx: HandlerContext, ticket: Ticket, kind: str, author: str) -> None:
@@ -80,4 +86,40 @@ def coordinator_digest_reply(ctx: HandlerContext, msg: InboundMessage, run_id: i
             references=msg.references,
             language=network.language,
         )
+    )
+
+
+def weekly_off(ctx: HandlerContext, msg: InboundMessage) -> None:
+    """``ei viikkotiedotetta`` / ``inget veckobrev`` / ``no weekly update``."""
+    _weekly(ctx, msg, "weekly.off", on=False)
+
+
+def weekly_on(ctx: HandlerContext, msg: InboundMessage) -> None:
+    """``viikkotiedote`` / ``veckobrev`` / ``weekly update``."""
+    _weekly(ctx, msg, "weekly.on", on=True)
+
+
+def _weekly(ctx: HandlerContext, msg: InboundMessage, keyword: str, *, on: bool) -> None:
+    member = ctx.member(msg.sender) if msg.sender else None
+    if member is None:
+        first = next((ln for ln in msg.new_text.splitlines() if ln.strip()), "")
+        language = next(
+            (
+                found
+                for text in (msg.clean_subject, first)
+                if (found := ctx.rules.language_of(keyword, normalise_word(text)))
+            ),
+            guess_language(f"{msg.subject}\n{msg.new_text}", ctx.settings.network.language),
+        )
+        ctx.answer(msg, language, "list/not_member", kind="list-not-member")
+        return
+    member.weekly_digest, member.updated_at = on, ctx.now
+    ctx.actions.append(f"{member.email} weekly update {'on' if on else 'off'}")
+    ctx.answer(
+        msg,
+        member.language,
+        "digests/weekly_changed",
+        kind="weekly-digest-preference",
+        on=on,
+        list_weekly=member.delivery == "weekly",
     )

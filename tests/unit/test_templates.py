@@ -294,10 +294,27 @@ def _digests_context() -> dict[str, object]:
         materials=[material],
         limit=1,
     )
+    options = [
+        SimpleNamespace(position=1, text="Tilastot"),
+        SimpleNamespace(position=2, text="Kela"),
+    ]
+    vote = SimpleNamespace(kind="poll", title="", question="Mistä aiheesta?", options=options)
+    survey = SimpleNamespace(kind="survey", title="Ennakkokysely", question="", options=options)
+    vote.closes_at = survey.closes_at = poll.closes_at
+    event.place = "Teams"
     return {
         "digest": digest,
         "results": [(12, ticket, "closed"), (13, None, "unknown"), (14, ticket, "already_open")],
         "unclear": ["Katso #15 huomenna"],
+        "week": 6,
+        "events": [(event, state) for state in ("registered", "waitlisted", "declined", "")],
+        "polls": [(vote, "verkosto+r-v5-abc@example.test"), (survey, "v@example.test")],
+        "materials": [material],
+        "sections": True,
+        "opt_out": "ei viikkotiedotetta",
+        "materials_address": "verkosto+materiaalit@example.test",
+        "on": False,
+        "list_weekly": True,
     }
 
 

@@ -5,6 +5,8 @@ Revises: 0001
 Depends on: 0002 (a material may belong to an event)
 """
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -60,6 +62,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("failed_at", mailer.db.models.UtcDateTime(), nullable=True))
 
     # ### end Alembic commands ###
+    # Members who exist at the upgrade count as having had their weekly update now, so
+    # the first one goes out at the next weekly moment, not as a "missed" one at once.
+    op.get_bind().execute(
+        sa.text("UPDATE members SET last_weekly_digest_at = :now").bindparams(
+            sa.bindparam("now", datetime.now(UTC), type_=mailer.db.models.UtcDateTime())
+        )
+    )
 
 
 def downgrade() -> None:
