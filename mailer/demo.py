@@ -12,6 +12,7 @@ import asyncio
 import mailbox
 import smtplib
 import tempfile
+from datetime import datetime, time, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
@@ -203,3 +204,77 @@ def _walk(console: Console, root: Path, service: App, port: int) -> None:
                     f"{ticket.organisation}  {ticket.subject}"
                 )
             )
+    _walk_event(console, root, service, port, seen)
+
+
+def _mail(sender: str, name: str, to: str, subject: str, text: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = f"{name} <{sender}>"
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Message-ID"] = make_msgid(domain=sender.split("@")[1])
+    msg.set_content(text)
+    return msg
+
+
+def _newest(root: Path, address: str, subject: str) -> EmailMessage:
+    """The latest mail in the inbox whose subject starts so (other mail arrives too)."""
+    return [m for m in _inbox(root, address) if str(m["Subject"]).startswith(subject)][-1]
+
+
+def _walk_event(console: Console, root: Path, service: App, port: int, seen: set[str]) -> None:
+    """A webinar from the coordinator's form to the rating summary, the clock moved on."""
+    tz = service.settings.network.tz
+    day = (service.clock.now().astimezone(tz) + timedelta(days=30)).date()
+    start = datetime.combine(day, time(13, 0), tzinfo=tz)
+
+    console.rule("7. The coordinator mails an event form to verkosto+tapahtuma@; a preview returns")
+    form = (
+        f"Hei,\n\nOtsikko: Kilpailutuksen kokemuksia\nAika: {day.day}.{day.month}.{day.year} "
+        "klo 13-14\nLinkki: https://teams.example/l/kilpailutus\nKysymys: Mistä kunnasta olet?"
+        "\n\nTerveisin\nKoordinaattori\n"
+    )
+    form_address = service.settings.network.sub_address("tapahtuma")
+    _send(port, _mail(COORDINATOR, "Koordinaattori", form_address, "Webinaari", form))
+    _cycle(service)
+    _show(console, root, COORDINATOR, seen)
+
+    console.rule("8. LÄHETÄ: every member gets an invitation with a calendar entry")
+    preview = _newest(root, COORDINATOR, "Esikatselu")
+    _send(port, _outlook_reply(preview, "LÄHETÄ", COORDINATOR, "Koordinaattori"))
+    _cycle(service)
+    _show(console, root, MEMBER, seen)
+    _show(console, root, COORDINATOR, seen)
+
+    console.rule("9. The member replies 'Ilmoittaudun' with the answer on the next line")
+    invitation = _newest(root, MEMBER, "Kutsu")
+    _send(port, _outlook_reply(invitation, "Ilmoittaudun\nUusikaupunki", MEMBER, "Liisa Laine"))
+    _cycle(service)
+    _show(console, root, MEMBER, seen)
+
+    console.rule("10. A day before the webinar (the clock moved on): a reminder to registrants")
+    service.clock.set(start - timedelta(days=1))
+    _cycle(service)
+    _show(console, root, MEMBER, seen)
+
+    console.rule("11. After the webinar: the rating request; the member answers '4,5'")
+    service.clock.set(start + timedelta(hours=3))
+    _cycle(service)
+    request = _newest(root, MEMBER, "Palaute")
+    _show(console, root, MEMBER, seen)
+    _send(
+        port,
+        _outlook_reply(
+            request,
+            "4,5\nParasta: Akaan esimerkki\nKehitettävää: enemmän aikaa kysymyksille",
+            MEMBER,
+            "Liisa Laine",
+        ),
+    )
+    _cycle(service)
+    _show(console, root, MEMBER, seen)
+
+    console.rule("12. When the feedback closes, the coordinator gets the summary")
+    service.clock.set(start + timedelta(days=16))
+    _cycle(service)
+    _show(console, root, COORDINATOR, seen)
