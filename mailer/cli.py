@@ -18,6 +18,7 @@ from mailer import logs
 from mailer.app import App
 from mailer.cli_events import events_app
 from mailer.cli_polls import polls_app
+from mailer.cli_report import report
 from mailer.clock import Clock, parse_now
 from mailer.config import Settings, load_settings
 from mailer.db.models import Member, OutboxMessage, OutboxRecipient, Ticket
@@ -37,6 +38,7 @@ app.add_typer(queue_app, name="queue")
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(polls_app, name="polls")
 app.add_typer(events_app, name="events")
+app.command("report")(report)
 
 
 out = Console()

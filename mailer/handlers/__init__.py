@@ -18,6 +18,7 @@ from mailer.handlers.bounces import record_bounce
 from mailer.handlers.context import HandlerContext
 from mailer.handlers.questions import new_question, reply
 from mailer.handlers.replies import token_reply
+from mailer.handlers.report import send_report
 from mailer.inbound.message import InboundMessage
 
 Handler = Callable[[HandlerContext, InboundMessage], None]
@@ -42,6 +43,7 @@ HANDLERS: dict[str, Handler] = {
     "material-index": materials.send_index,
     "material-fetch": materials.fetch,
     "event-material": materials.event_reply,
+    "report": send_report,
     "weekly-off": digests.weekly_off,
     "weekly-on": digests.weekly_on,
 }

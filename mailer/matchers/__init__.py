@@ -17,6 +17,7 @@ from mailer.matchers.list_limits import (
 from mailer.matchers.materials import event_material, material_fetch
 from mailer.matchers.own_mail import own_mail
 from mailer.matchers.preference_command import preference_command
+from mailer.matchers.report import report_request
 from mailer.matchers.ticket_reference import ticket_reference
 
 MATCHERS: dict[str, Matcher] = {
@@ -34,6 +35,7 @@ MATCHERS: dict[str, Matcher] = {
     "itip-reply": itip_reply,
     "material-fetch": material_fetch,
     "event-material": event_material,
+    "report-request": report_request,
 }
 
 __all__ = ["MATCHERS", "Matcher", "RouteContext"]

@@ -12,6 +12,15 @@ import pytest
 
 from mailer.config import LANGUAGES, project_root
 from mailer.events.spec import Problem
+from mailer.report import (
+    HALF_POINTS,
+    EventReport,
+    Joined,
+    Month,
+    OrganisationCount,
+    PollReport,
+    YearReport,
+)
 from mailer.templates import Templates
 
 ROOT = project_root() / "templates"
@@ -116,6 +125,7 @@ def _context() -> dict[str, object]:
         **_event_context(),
         **_materials_context(),
         **_digests_context(),
+        **_report_context(),
     }
 
 
@@ -361,3 +371,57 @@ def test_web_pages_render_escaped(language: str, name: str) -> None:
     )
     assert "<html" in page
     assert "<b>x</b>" not in page
+
+
+def _report_context() -> dict[str, object]:
+    """The variables of the yearly report's templates: one event, one poll, one survey."""
+    summary = SimpleNamespace(
+        event=_event_context()["event"],
+        participants=23,
+        waitlisted=0,
+        cancelled=1,
+        rating=Decimal("4.5"),
+        ratings=17,
+        best=["Akaan <esimerkki>"],
+        improve=["Enemmän aikaa"],
+        other=["Hyvä!"],
+    )
+    closes = datetime(2026, 5, 20, 13, 0, tzinfo=UTC)
+    poll = SimpleNamespace(id=5, kind="poll", question="Seuraava aihe?", closes_at=closes)
+    survey = SimpleNamespace(id=6, kind="survey", question="Toiveet?", closes_at=closes)
+    tally = SimpleNamespace(
+        rows=[(1, "Tilastot", 9, 75.0), (2, "Kutsutaksit", 3, 25.0)], ballots=12, invited=40
+    )
+    report = YearReport(
+        year=2026,
+        generated_at=datetime(2027, 1, 10, tzinfo=UTC),
+        events=[EventReport(summary, [(v, 2 if v >= 4 else 0) for v in HALF_POINTS])],  # type: ignore[arg-type]
+        polls=[PollReport(poll, tally), PollReport(survey, tally)],  # type: ignore[arg-type]
+        months=[Month(m, 10, 9, Decimal("2.5"), 3) for m in range(1, 12)]
+        + [Month(12, 0, 0, None, 0)],
+        received=110,
+        answered=99,
+        median_hours=Decimal("2.5"),
+        posts=33,
+        posters=12,
+        members_start=100,
+        members_end=120,
+        organisations=[OrganisationCount("Akaa", 5, 6), OrganisationCount("Kemi", 0, 2)],
+        joined=[Joined("Anna", "anna@example.test", "Kemi", datetime(2026, 3, 1, tzinfo=UTC))],
+        new_organisations=["Kemi"],
+    )
+    names = ("questions.png", "list.png", "members.png", "event-4.png", "poll-5.png")
+    return {"report": report, "year": 2026, "images": {n: f"{n}?src" for n in names}}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("fmt", ["html", "md"])
+def test_report_pages_render_escaped(language: str, fmt: str) -> None:
+    """The yearly report's HTML and Markdown render in every language; the HTML escapes feedback."""
+    page = TEMPLATES.env.get_template(f"{language}/report/report.{fmt}.j2").render(
+        lang=language, **_context()
+    )
+    assert "4,5/5" in page if language != "en" else "4.5/5" in page
+    assert "poll-5.png?src" in page and "event-4.png?src" in page
+    if fmt == "html":
+        assert "<html" in page and "Akaan &lt;esimerkki&gt;" in page
