@@ -21,7 +21,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from email.utils import formataddr
 from itertools import groupby
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -37,8 +36,8 @@ from mailer.events.manage import EVENT_TOKEN, SCHEDULED
 from mailer.events.registry import registrations
 from mailer.handlers.context import HandlerContext
 from mailer.inbound.message import Attachment, InboundMessage
-from mailer.outgoing.compose import Draft, OutgoingAttachment, compose
-from mailer.outgoing.fanout import Copy, enqueue_raw
+from mailer.outgoing.compose import Draft, OutgoingAttachment
+from mailer.outgoing.fanout import broadcast
 from mailer.parsing.materials import reply_token
 from mailer.reply_tokens import ReplyTokens
 
@@ -333,29 +332,16 @@ def _send_to_registrants(
             attached=attached,
             listed=listed,
         )
-        message_id, raw = compose(
-            Draft(
-                to=[],
-                subject=rendered.subject,
-                text=rendered.text,
-                kind="material-event",
-                attachments=files,
-                language=language,
-                headers={**SCHEDULED, "Precedence": "bulk"},
-            ),
-            network,
-            ctx.now,
-        )
-        enqueue_raw(
-            ctx.session,
-            raw=raw,
-            message_id=message_id,
+        draft = Draft(
+            to=[],
+            subject=rendered.subject,
+            text=rendered.text,
             kind="material-event",
             related=f"event:{event.id}",
-            envelope_from=network.address,
-            copies=[Copy(p.email, None, f"To: {formataddr((p.name, p.email))}\r\n") for p in group],
-            now=ctx.now,
-            domain=network.domain,
+            attachments=files,
+            language=language,
+            headers={**SCHEDULED, "Precedence": "bulk"},
         )
+        broadcast(ctx.session, draft, [(p.email, p.name) for p in group], network, ctx.now)
     ctx.actions.append(f"send {len(items)} material item(s) of event #{event.id}")
     return len(people)

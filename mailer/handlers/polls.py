@@ -16,7 +16,6 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
-from email.utils import formataddr
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,8 +25,8 @@ from mailer.db.polls import Ballot, Poll, PollOption
 from mailer.handlers.context import HandlerContext
 from mailer.inbound.message import InboundMessage
 from mailer.matchers.coordinator import is_coordinator
-from mailer.outgoing.compose import Draft, OutgoingAttachment, compose
-from mailer.outgoing.fanout import Copy, enqueue_raw
+from mailer.outgoing.compose import Draft, OutgoingAttachment
+from mailer.outgoing.fanout import broadcast
 from mailer.parsing.ballots import parse_ballot
 from mailer.parsing.commands import command_lines
 from mailer.parsing.dates import parse_datetime
@@ -274,30 +273,17 @@ def send_ballots(ctx: HandlerContext, poll: Poll) -> int:
         by_language.setdefault(language, []).append((address, name))
     for language, group in by_language.items():
         subject, text = _render_ballot(ctx, poll, language)
-        message_id, raw = compose(
-            Draft(
-                to=[],
-                subject=subject,
-                text=text,
-                kind="poll-ballot",
-                reply_to=ctx.reply_address(BALLOT_TOKEN, poll.id),
-                language=language,
-                headers={"Precedence": "bulk"},
-            ),
-            network,
-            ctx.now,
-        )
-        enqueue_raw(
-            ctx.session,
-            raw=raw,
-            message_id=message_id,
+        draft = Draft(
+            to=[],
+            subject=subject,
+            text=text,
             kind="poll-ballot",
             related=f"poll:{poll.id}",
-            envelope_from=network.address,
-            copies=[Copy(a, None, f"To: {formataddr((n, a))}\r\n") for a, n in group],
-            now=ctx.now,
-            domain=network.domain,
+            reply_to=ctx.reply_address(BALLOT_TOKEN, poll.id),
+            language=language,
+            headers={"Precedence": "bulk"},
         )
+        broadcast(ctx.session, draft, group, network, ctx.now)
     poll.invited, poll.ballots_sent_at = len(people), ctx.now
     ctx.actions.append(f"send {poll.kind} #{poll.id} to {len(people)} people")
     return len(people)
@@ -490,29 +476,16 @@ def close(ctx: HandlerContext, poll: Poll) -> None:
                 tally=result,
                 for_coordinator=False,
             )
-            message_id, raw = compose(
-                Draft(
-                    to=[],
-                    subject=rendered.subject,
-                    text=rendered.text,
-                    kind="poll-results",
-                    language=language,
-                    headers={"Precedence": "bulk"},
-                ),
-                network,
-                ctx.now,
-            )
-            enqueue_raw(
-                ctx.session,
-                raw=raw,
-                message_id=message_id,
+            draft = Draft(
+                to=[],
+                subject=rendered.subject,
+                text=rendered.text,
                 kind="poll-results",
                 related=f"poll:{poll.id}",
-                envelope_from=network.address,
-                copies=[Copy(a, None, f"To: {formataddr((n, a))}\r\n") for a, n in group],
-                now=ctx.now,
-                domain=network.domain,
+                language=language,
+                headers={"Precedence": "bulk"},
             )
+            broadcast(ctx.session, draft, group, network, ctx.now)
     ctx.actions.append(f"close {poll.kind} #{poll.id}: {result.ballots} ballots")
 
 

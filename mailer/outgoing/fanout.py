@@ -7,15 +7,17 @@ which the sender splices in front of the shared bytes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.utils import make_msgid
+from email.utils import formataddr, make_msgid
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from mailer.config import NetworkSettings
 from mailer.db.models import OutboxMessage, OutboxRecipient
+from mailer.outgoing.compose import Draft, compose, one_line
 
 CHUNK = 2000
 
@@ -73,3 +75,28 @@ def enqueue_raw(
     if batch:
         session.execute(insert(OutboxRecipient), batch)
     return row
+
+
+def broadcast(
+    session: Session,
+    draft: Draft,
+    people: Sequence[tuple[str, str]],
+    network: NetworkSettings,
+    now: datetime,
+) -> OutboxMessage:
+    """One message to many people: rendered once without To, each copy with its own To line.
+
+    ``draft.to`` must be empty; ``people`` are (address, display name) pairs.
+    """
+    message_id, raw = compose(draft, network, now)
+    return enqueue_raw(
+        session,
+        raw=raw,
+        message_id=message_id,
+        kind=draft.kind,
+        related=draft.related,
+        envelope_from=network.address,
+        copies=[Copy(a, None, f"To: {formataddr((one_line(n), a))}\r\n") for a, n in people],
+        now=now,
+        domain=network.domain,
+    )
