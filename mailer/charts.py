@@ -27,14 +27,17 @@ _DARK, _LIGHT = "#1f5f8b", "#9cc3de"
 _DPI = 80
 
 
-def _figure(width: float, height: float) -> Figure:
+def _figure(width: float, height: float, left: float = 0.08) -> Figure:
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    # A bare Figure (not pyplot): no global state, nothing kept between reports.
-    return Figure(figsize=(width, height), dpi=_DPI, layout="constrained")
+    # A bare Figure (not pyplot): no global state, nothing kept between reports. Fixed
+    # margins, not a layout engine: measuring every label took half of a chart's time.
+    figure = Figure(figsize=(width, height), dpi=_DPI)
+    figure.subplots_adjust(left=left, right=0.98, top=0.95, bottom=0.6 / height)
+    return figure
 
 
 def _png(figure: Figure) -> bytes:
@@ -83,7 +86,7 @@ def posts(months: Sequence[Month], labels: dict[str, str]) -> bytes:
 def members(organisations: Sequence[OrganisationCount], labels: dict[str, str]) -> bytes:
     """Members per organisation at the start and the end of the year (the biggest 20)."""
     shown = list(organisations)[:20][::-1]
-    figure = _figure(8, 1.2 + 0.3 * max(len(shown), 1))
+    figure = _figure(8, 1.2 + 0.3 * max(len(shown), 1), left=0.25)
     axes = figure.subplots()
     y = list(range(len(shown)))
     axes.barh(
@@ -99,7 +102,7 @@ def ratings(
     distribution: Sequence[tuple[Decimal, int]], labels: dict[str, str], language: str
 ) -> bytes:
     """How many gave each rating, 1 to 5 in half points (written "4,5" in Finnish)."""
-    figure = _figure(5, 2.4)
+    figure = _figure(5, 2.4, left=0.14)
     axes = figure.subplots()
     x = [float(value) for value, _ in distribution]
     axes.bar(x, [count for _, count in distribution], 0.4, color=_DARK)
@@ -115,7 +118,7 @@ def ratings(
 def poll(result: Tally, labels: dict[str, str]) -> bytes:
     """A poll's votes per option, most votes on top."""
     rows = result.rows[::-1]
-    figure = _figure(7, 1.0 + 0.35 * max(len(rows), 1))
+    figure = _figure(7, 1.0 + 0.35 * max(len(rows), 1), left=0.38)
     axes = figure.subplots()
     y = list(range(len(rows)))
     axes.barh(y, [votes for _, _, votes, _ in rows], 0.6, color=_DARK)
