@@ -18,6 +18,7 @@ attachments.
 from __future__ import annotations
 
 import base64
+import logging
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ from mailer.outgoing.compose import LOOP_HEADER, one_line
 
 if TYPE_CHECKING:
     from mailer.handlers.context import HandlerContext  # a cycle: handlers use events
+
+log = logging.getLogger("mailer.events")
 
 INVITATION_TOKEN = "i"  # a reply to any mail about an event: registration or cancellation
 BOUNCE_TOKEN = "b"  # the VERP token list mail uses, so bounces score the member
@@ -294,4 +297,8 @@ def send_calendar_mail(
         .execution_options(synchronize_session=False)
     )
     ctx.actions.append(f"queue {kind} ({method}) of event #{event.id} to {sent} addresses")
+    log.info(
+        "calendar mail queued",
+        extra={"event": event.id, "kind": kind, "method": method, "copies": sent},
+    )
     return sent

@@ -2,11 +2,12 @@
 
 Each function looks at the database for what is due and marks it done in the
 same transaction as it queues the mail, so running it twice sends nothing
-twice. After downtime it catches up as far as it is still useful: of several
-reminders that came due, only the latest goes out (it says everything the
-earlier ones would have), and none once the event has begun (the link
-reminder: until the event ends); a feedback request goes out until the
-feedback would have closed.
+twice; the rows are locked (``SKIP LOCKED``) so that two daemons on one
+PostgreSQL database never take the same one. After downtime it catches up as
+far as it is still useful: of several reminders that came due, only the
+latest goes out (it says everything the earlier ones would have), and none
+once the event has begun (the link reminder: until the event ends); a
+feedback request goes out until the feedback would have closed.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def send_reminders(ctx: HandlerContext) -> int:
             Event.state == "open",
         )
         .order_by(EventReminder.event_id, EventReminder.due_at)
+        .with_for_update(skip_locked=True, of=EventReminder)
     ).all()
     queued = 0
     for event_id, group in groupby(due, key=lambda r: r.event_id):
@@ -83,11 +85,13 @@ def send_reminders(ctx: HandlerContext) -> int:
 def send_feedback_requests(ctx: HandlerContext) -> int:
     """After the event (plus ``[events] feedback_delay``), ask each registrant for a rating."""
     due = ctx.session.scalars(
-        select(Event).where(
+        select(Event)
+        .where(
             Event.state == "open",
             Event.feedback_sent_at.is_(None),
             Event.feedback_at <= ctx.now,
         )
+        .with_for_update(skip_locked=True)
     ).all()
     queued = 0
     for event in due:
@@ -116,12 +120,14 @@ def send_feedback_requests(ctx: HandlerContext) -> int:
 def send_summaries(ctx: HandlerContext) -> int:
     """When the feedback closes, the coordinator gets the event's summary."""
     due = ctx.session.scalars(
-        select(Event).where(
+        select(Event)
+        .where(
             Event.state == "open",
             Event.feedback_sent_at.is_not(None),
             Event.summary_sent_at.is_(None),
             Event.feedback_closes_at <= ctx.now,
         )
+        .with_for_update(skip_locked=True)
     ).all()
     for event in due:
         event.summary_sent_at = ctx.now
