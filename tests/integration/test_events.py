@@ -713,3 +713,38 @@ def test_feedback_requests_and_ratings(
         event = session.get(Event, event_id)
         assert event is not None
         assert summarise(session, event).rating == summary.rating
+
+
+@pytest.mark.postgres
+def test_event_round_trip_on_postgresql(
+    clean_mail: MailServers, make_app: AppFactory, tmp_path: Path, postgres_url: str
+) -> None:
+    """Invitations (bulk INSERTs with RETURNING), a registration, a reminder and a rating
+    with the state in PostgreSQL."""
+    servers = clean_mail
+    clock = Clock.starting_at(TODAY)
+    app = make_app(database_url=postgres_url, clock=clock)
+    assert app.db.engine.dialect.name == "postgresql"
+    _roster(app, servers, tmp_path, ["member1", "member2"])
+    event_id = _open(app, capacity="5")
+    cycle(app)
+    (invitation,) = servers.wait_for("member1", 1)
+    who = servers.address("member1")
+    _deliver(servers, [(gmail_reply(invitation, who, "Kyllä"), who, str(invitation["Reply-To"]))])
+    cycle(app)
+    assert _states(app, event_id) == {"member1": "registered"}
+    clock.set(EVENT_AT - timedelta(days=1, minutes=-1))
+    cycle(app)
+    assert any(s.startswith("Muistutus") for s in _subjects(servers, "member1"))
+    assert not any(s.startswith("Muistutus") for s in _subjects(servers, "member2"))
+    clock.set(EVENT_AT + timedelta(hours=3))
+    cycle(app)
+    (request,) = [m for m in servers.messages("member1") if str(m["Subject"]).startswith("Palaute")]
+    _deliver(servers, [(outlook_reply(request, who, "4,5"), who, str(request["Reply-To"]))])
+    cycle(app)
+    (thanks,) = [m for m in servers.messages("member1") if "arvosanasta" in str(m["Subject"])]
+    assert "Arvosanasi 4,5/5" in _body(thanks)
+    with app.db.transaction() as session:
+        event = session.get(Event, event_id)
+        assert event is not None
+        assert summarise(session, event).rating == Decimal("4.5")
