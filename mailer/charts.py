@@ -68,6 +68,7 @@ def questions(months: Sequence[Month], labels: dict[str, str]) -> bytes:
     axes.set_xticks(x)
     axes.set_xlabel(labels["month"])
     axes.legend(frameon=False)
+    _whole_numbers(axes.yaxis)
     return _png(figure)
 
 
@@ -80,6 +81,7 @@ def posts(months: Sequence[Month], labels: dict[str, str]) -> bytes:
     axes.set_xticks(x)
     axes.set_xlabel(labels["month"])
     axes.legend(frameon=False)
+    _whole_numbers(axes.yaxis)
     return _png(figure)
 
 
@@ -95,6 +97,7 @@ def members(organisations: Sequence[OrganisationCount], labels: dict[str, str]) 
     axes.barh([v - 0.2 for v in y], [o.end for o in shown], 0.4, color=_DARK, label=labels["end"])
     axes.set_yticks(y, [o.name for o in shown])
     axes.legend(frameon=False, loc="lower right")
+    _whole_numbers(axes.xaxis)
     return _png(figure)
 
 
