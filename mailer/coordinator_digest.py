@@ -43,10 +43,10 @@ from mailer.db.polls import Poll
 from mailer.digests import last_due
 from mailer.events.summary import NewRegistration, new_registrations
 from mailer.handlers.context import HandlerContext
+from mailer.handlers.digests import DIGEST_TOKEN
 from mailer.handlers.polls import tally
 
 JOB = "coordinator-digest"
-DIGEST_TOKEN = "d"  # the coordinator's reply to the digest: "#12 SULJE"
 LIMIT = 50  # lines per section; the rest is counted, not listed
 
 log = logging.getLogger("mailer.digests")

@@ -22,6 +22,8 @@ from mailer.parsing.commands import normalise_word
 from mailer.parsing.digest_reply import ticket_commands
 from mailer.parsing.language import guess_language
 
+DIGEST_TOKEN = "d"  # the coordinator's reply to the daily digest: "#12 SULJE"
+
 
 def _ticket_event(ctx: HandlerContext, ticket: Ticket, kind: str, author: str) -> None:
     ctx.session.add(

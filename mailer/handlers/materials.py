@@ -24,25 +24,15 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+# The module, not its names: the bank imports the handlers' context, so this module is
+# loaded while ``mailer.materials`` may still be initialising (when it was imported first).
+from mailer import materials as bank
 from mailer.db.events import Event
 from mailer.db.materials import Material, megabytes
 from mailer.handlers import events, questions
 from mailer.handlers.context import HandlerContext
 from mailer.inbound.message import Attachment, InboundMessage
 from mailer.matchers.coordinator import is_coordinator
-from mailer.materials import (
-    MATERIALS_ADDRESS,
-    Filing,
-    Store,
-    event_from_thread,
-    event_from_token,
-    file_attachments,
-    find_event,
-    index,
-    outgoing,
-    pack,
-    registered_events,
-)
 from mailer.outgoing.compose import Draft
 from mailer.parsing.commands import command_lines, normalise_word
 from mailer.parsing.forms import EVENT_FIELDS, parse_form
@@ -107,7 +97,7 @@ def send_index(ctx: HandlerContext, msg: InboundMessage) -> None:
     if not _full_access(ctx, msg):
         _refuse(ctx, msg, language)
         return
-    groups = index(ctx.session, ctx.settings.network.tz)
+    groups = bank.index(ctx.session, ctx.settings.network.tz)
     ctx.actions.append(f"send the material index ({sum(len(g.items) for g in groups)} items)")
     ctx.answer(
         msg,
@@ -116,7 +106,7 @@ def send_index(ctx: HandlerContext, msg: InboundMessage) -> None:
         kind="material-index",
         groups=groups,
         count=sum(len(g.items) for g in groups),
-        address=ctx.settings.network.sub_address(MATERIALS_ADDRESS),
+        address=ctx.settings.network.sub_address(bank.MATERIALS_ADDRESS),
     )
 
 
@@ -129,7 +119,7 @@ def fetch(ctx: HandlerContext, msg: InboundMessage) -> None:
 def _fetch(ctx: HandlerContext, msg: InboundMessage, numbers: list[int]) -> None:
     language = _language(ctx, msg, "material.send")
     full = _full_access(ctx, msg)
-    theirs = set() if full or not msg.sender else registered_events(ctx.session, msg.sender)
+    theirs = set() if full or not msg.sender else bank.registered_events(ctx.session, msg.sender)
     if not full and not theirs:
         _refuse(ctx, msg, language)
         return
@@ -139,31 +129,31 @@ def _fetch(ctx: HandlerContext, msg: InboundMessage, numbers: list[int]) -> None
     if withheld and not allowed:
         _refuse(ctx, msg, language)
         return
-    attached, later = pack(allowed, ctx.settings.materials.max_mail_bytes, first_always=True)
-    store = Store.of(ctx.settings)
+    attached, later = bank.pack(allowed, ctx.settings.materials.max_mail_bytes, first_always=True)
+    store = bank.Store.of(ctx.settings)
     ctx.actions.append(f"send material {[m.id for m in attached]} to {msg.sender}")
     ctx.answer(
         msg,
         language,
         "materials/fetched",
         kind="material-fetch",
-        attachments=[outgoing(store, m) for m in attached],
+        attachments=[bank.outgoing(store, m) for m in attached],
         attached=attached,
         later=later,
         missing=[n for n in numbers if n not in found],
         withheld=withheld,
-        address=ctx.settings.network.sub_address(MATERIALS_ADDRESS),
+        address=ctx.settings.network.sub_address(bank.MATERIALS_ADDRESS),
     )
 
 
 def event_reply(ctx: HandlerContext, msg: InboundMessage) -> None:
     """A coordinator's reply with files to a mail about an event (rule ``event-material``)."""
-    event_id = event_from_token(msg, ctx.settings, ctx.tokens)
+    event_id = bank.event_from_token(msg, ctx.settings, ctx.tokens)
     event = ctx.session.get(Event, event_id) if event_id is not None else None
     if event is None:
         ctx.file("files for an event that does not exist")
         return
-    filing = file_attachments(ctx, msg.sender, files(msg), title=event.title, event=event)
+    filing = bank.file_attachments(ctx, msg.sender, files(msg), title=event.title, event=event)
     _receipt(ctx, msg, filing)
     if _has_event_commands(ctx, msg):
         assert event_id is not None
@@ -191,7 +181,7 @@ def _file_mail(ctx: HandlerContext, msg: InboundMessage, attached: list[Attachme
     reference = event_reference(msg.new_text, ctx.rules.words("material.event"))
     event: Event | None
     if reference is not None:
-        found = find_event(ctx.session, reference)
+        found = bank.find_event(ctx.session, reference)
         if isinstance(found, list):
             _tell(ctx, msg, "materials/event_unknown", reference=reference, candidates=found)
             ctx.actions.append(f"no single event is {reference!r}: nothing filed")
@@ -199,18 +189,18 @@ def _file_mail(ctx: HandlerContext, msg: InboundMessage, attached: list[Attachme
         event = found
         title = msg.clean_subject
     else:
-        event = event_from_thread(ctx.session, msg)
+        event = bank.event_from_thread(ctx.session, msg)
         # Answering the event's own mail leaves its subject ("VS: Esikatselu: …"):
         # the event's title says better what the material is.
         replied = msg.subject != msg.clean_subject
         title = event.title if event is not None and replied else msg.clean_subject
-    filing = file_attachments(
+    filing = bank.file_attachments(
         ctx, msg.sender, attached, title=title or attached[0].filename, event=event
     )
     _receipt(ctx, msg, filing)
 
 
-def _receipt(ctx: HandlerContext, msg: InboundMessage, filing: Filing) -> None:
+def _receipt(ctx: HandlerContext, msg: InboundMessage, filing: bank.Filing) -> None:
     materials = ctx.settings.materials
     _tell(
         ctx,

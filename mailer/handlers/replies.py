@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from mailer.coordinator_digest import DIGEST_TOKEN
 from mailer.events.invitations import INVITATION_TOKEN
 from mailer.events.manage import EVENT_TOKEN
 from mailer.events.schedule import FEEDBACK_TOKEN
@@ -34,7 +33,7 @@ BY_KIND: dict[str, TokenHandler] = {
     EVENT_TOKEN: events.coordinator_reply,
     INVITATION_TOKEN: registrations.invitation_reply,
     FEEDBACK_TOKEN: feedback.feedback_reply,
-    DIGEST_TOKEN: digests.coordinator_digest_reply,
+    digests.DIGEST_TOKEN: digests.coordinator_digest_reply,
 }
 
 

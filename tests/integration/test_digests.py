@@ -50,7 +50,7 @@ def run_at(clean_mail: MailServers, tmp_path: Path) -> Callable[[str], None]:
     raw = service_config(
         clean_mail,
         f"sqlite:///{tmp_path / 'cli.db'}",
-        digests={"coordinator_hour": 7},
+        digests={"coordinator_hour": 7, "weekly": True},
         list={"digest_hour": 7, "weekly_digest_day": "monday"},
     )
     config.write_text(_toml(raw), encoding="utf-8")
