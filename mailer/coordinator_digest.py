@@ -45,6 +45,7 @@ from mailer.events.summary import NewRegistration, new_registrations
 from mailer.handlers.context import HandlerContext
 from mailer.handlers.digests import DIGEST_TOKEN
 from mailer.handlers.polls import tally
+from mailer.outgoing.compose import Draft
 
 JOB = "coordinator-digest"
 LIMIT = 50  # lines per section; the rest is counted, not listed
@@ -214,12 +215,22 @@ def send_coordinator_digest(ctx: HandlerContext) -> int:
     if digest.empty:
         log.info("coordinator digest empty; not sent", extra={"due": key})
         return 0
-    ctx.tell_coordinators(
-        "digests/coordinator",
-        kind="coordinator-digest",
-        related=f"digest:{run.id}",
-        reply_to=ctx.reply_address(DIGEST_TOKEN, run.id),
-        digest=digest,
+    network = settings.network
+    rendered = ctx.templates.render(
+        network.language, "digests/coordinator", network=network, digest=digest
+    )
+    ctx.send(
+        Draft(
+            to=list(network.coordinators),
+            subject=rendered.subject,
+            text=rendered.text,
+            kind="coordinator-digest",
+            related=f"digest:{run.id}",
+            reply_to=ctx.reply_address(DIGEST_TOKEN, run.id),
+            language=network.language,
+            # the clock sent it: out-of-office responders stay quiet (RFC 3834)
+            headers={"Auto-Submitted": "auto-generated"},
+        )
     )
     log.info(
         "coordinator digest queued",

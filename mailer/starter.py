@@ -69,6 +69,7 @@ mime_digest = false                        # true: multipart/digest instead of p
 bounce_threshold = 5.0                     # permanent bounce 1, temporary 0.25, one a day
 
 [materials]                                # the material bank (verkosto+materiaalit@...)
+                                           # files kept in [paths] data (default ./data)
 max_attachment_bytes = 20971520            # a larger attachment is refused, with the reason
 max_mail_bytes = 10485760                  # attachments in one mail; the rest by "lähetä N"
 send_days = 30                             # material filed later after its event: index only
