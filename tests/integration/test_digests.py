@@ -112,8 +112,7 @@ def test_coordinator_digest_at_the_hour_reply_gap_and_empty(
     tmp_path: Path,
     run_at: Callable[[str], None],
 ) -> None:
-    """None before 07:00; one at 07:00, never twice; ``#1 SULJE`` in the Outlook reply
-    closes the ticket; one digest after a three-day gap covers it; none when empty."""
+    """At 07:00 once; ``#1 SULJE`` by reply closes; one after a gap; none when empty."""
     servers = clean_mail
     app = _app(make_app, tmp_path, servers, "member1")
     coordinator = servers.address("coordinator")
@@ -165,8 +164,7 @@ def test_weekly_update_at_the_hour_once_gap_opt_out_and_empty(
     tmp_path: Path,
     run_at: Callable[[str], None],
 ) -> None:
-    """Monday 07:00: one update each (a weekly list reader's posts in the same mail);
-    never twice; a missed week caught up once; opted out and empty weeks get none."""
+    """Monday 07:00 once, posts in the same mail; gap caught up; opted out, empty: none."""
     servers = clean_mail
     app = _app(make_app, tmp_path, servers, "member1 member2:weekly member3 member4:none")
     coordinator = servers.address("coordinator")

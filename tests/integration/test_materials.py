@@ -70,8 +70,7 @@ def _find(servers: MailServers, user: str, count: int, subject: str) -> EmailMes
 def test_file_with_oversize_refused_index_fetch_and_outsider(
     clean_mail: MailServers, make_app: AppFactory, tmp_path: Path
 ) -> None:
-    """The coordinator files slides and a too-large video: the receipt says which was
-    refused and why; a member gets the index and the slides by reply; an outsider not."""
+    """Slides filed, a too-large video refused with why; a member fetches, an outsider not."""
     servers = clean_mail
     app = make_app(clock=Clock.starting_at(START), materials={"max_attachment_bytes": 200_000})
     _roster(app, servers, tmp_path, ["member1"])
@@ -112,8 +111,7 @@ def test_file_with_oversize_refused_index_fetch_and_outsider(
 def test_reply_to_event_preview_files_material_sent_after_the_event(
     clean_mail: MailServers, make_app: AppFactory, tmp_path: Path
 ) -> None:
-    """Outlook's reply LÄHETÄ with the slides attached to the event's preview sends the
-    invitations and files the slides; after the event the registrant gets them once."""
+    """LÄHETÄ with slides on the event's preview files them; the registrant gets them after."""
     servers = clean_mail
     clock = Clock.starting_at(START)
     app = make_app(clock=clock)
