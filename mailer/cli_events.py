@@ -159,6 +159,8 @@ def send(ctx: typer.Context, event_id: int) -> None:
             event = _event(session, event_id)
             if event.state != "draft":
                 raise ConfigError(f"event #{event_id} is {event.state}, not a draft")
+            if event.starts_at <= service.clock.now():
+                raise _refuse(service, [Problem("past", "time")])
             sent = manage.open_event(job_context(service, session), event)
     finally:
         service.close()

@@ -184,6 +184,9 @@ def _change(ctx: HandlerContext, msg: InboundMessage, event: Event, values: dict
 
 
 def _send(ctx: HandlerContext, msg: InboundMessage, event: Event) -> None:
+    if event.state == "draft" and event.starts_at <= ctx.now:
+        _problems_reply(ctx, msg, [Problem("past", "time")], [], event)  # a draft left too long
+        return
     if event.state == "draft":
         manage.open_event(ctx, event, in_reply_to=msg.message_id)
         return

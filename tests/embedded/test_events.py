@@ -372,3 +372,38 @@ def test_export_and_erasure_keep_the_numbers(embedded: Build) -> None:
         assert not session.scalars(
             select(Invitation).where(Invitation.address == "a@example.test")
         ).all()
+
+
+def test_cli_draft_is_sent_later_but_not_after_its_start(
+    embedded: Build, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A --draft sends nothing; `events send` queues the invitations; a draft whose time has
+    passed is refused."""
+    env = _env(embedded)
+    config = str(_config(env, tmp_path))
+    for title in ("Ensimmäinen", "Toinen"):
+        args = ["--title", title, "--start", "2027-02-11 13:00", "--link", "https://x.example"]
+        assert (
+            main(
+                [
+                    "--config",
+                    config,
+                    "--now",
+                    "2027-01-10 10:00",
+                    "events",
+                    "create",
+                    *args,
+                    "--draft",
+                ]
+            )
+            == 0
+        )
+    env.cycle()
+    assert env.received("a@example.test") == []
+    assert main(["--config", config, "--now", "2027-01-11 10:00", "events", "send", "1"]) == 0
+    env.app.clock.set(datetime(2027, 1, 11, 10, 1, tzinfo=HELSINKI))
+    env.cycle()
+    assert _mail(env, "a@example.test", "Ensimmäinen")
+    capsys.readouterr()
+    assert main(["--config", config, "--now", "2027-02-12 10:00", "events", "send", "2"]) == 2
+    assert "already passed" in capsys.readouterr().err
