@@ -6,8 +6,11 @@ fi / sv / en in turn, 300 organisations, and P accepted ``list_posts`` rows
 (~3 KB Finnish posts, stored as the pipeline stores them: raw bytes + text).
 Every measured run is a fresh child on a copy of it, with the clock at Monday
 2026-11-30 11:00 Helsinki time (digest hour 07:00, weekly day Monday), so every
-daily and every weekly digest is due. The child times what the
-``list-digests`` job does (``mailer/jobs.py`` ``_digests``):
+daily and every weekly digest is due. ``[digests] weekly`` is off: with the
+members' weekly update on (the default), weekly readers get their posts in that
+update instead (``mailer/weekly_digest.py``, timed by ``bench/weekly_digest.py``)
+and ``send_digests`` serves the daily readers only; off, it queues both. The
+child times what the ``list-digests`` job does (``mailer/jobs.py`` ``_digests``):
 
     with app.db.transaction() as session:
         send_digests(session, app.settings, app.templates, app.tokens, now)
