@@ -1,8 +1,7 @@
 """materials
 
 Revision ID: 0004
-Revises: 0001
-Depends on: 0002 (a material may belong to an event)
+Revises: 0002 (a material may belong to an event)
 """
 
 from datetime import UTC, datetime
@@ -13,9 +12,9 @@ from alembic import op
 import mailer.db.models
 
 revision = "0004"
-down_revision = "0001"
-branch_labels = ("materials",)
-depends_on = "0002"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
 
 
 def upgrade() -> None:
