@@ -318,7 +318,7 @@ def _attach_daemon_log(probe: Probe, events: list[dict[str, Any]], until: float)
 # ------------------------------------------------------------------- runs --
 def _start_daemon(
     servers: _servers.MailServers, work: Path, run: int, args: argparse.Namespace
-) -> tuple[subprocess.Popen[bytes], DaemonLog]:
+) -> tuple[subprocess.Popen[bytes], DaemonLog, subprocess.Popen[bytes] | None]:
     url = f"sqlite:///{work / f'run{run}.db'}"
     _servers.add_members(url)
     config = _servers.write_config(work / f"run{run}.toml", _servers.service_config(servers, url))
@@ -328,23 +328,28 @@ def _start_daemon(
     else:
         boot = (NOOP_FIX if args.noop_fix else "") + DAEMON_BOOT
         argv = [sys.executable, "-c", boot, "--config", str(config), "run"]
-    if args.profile:
-        argv = [
-            str(Path(sys.executable).with_name("py-spy")), "record", "--format", "raw",
-            "--rate", "250", "--threads", "--output", str(work / f"run{run}.pyspy.txt"), "--",
-            *argv,
-        ]  # fmt: skip
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
     daemon_log = DaemonLog(log_path)
     daemon_log.wait_for("imap.watching", timeout=60)
     daemon_log.wait_for("daemon started", timeout=60)
-    return proc, daemon_log
+    spy = None
+    if args.profile:  # attached, not wrapped: py-spy does not pass SIGTERM on
+        spy_argv = [str(Path(sys.executable).with_name("py-spy")), "record"]
+        spy_argv += ["--pid", str(proc.pid), "--format", "raw", "--rate", "250", "--threads"]
+        spy_argv += ["--output", str(work / f"run{run}.pyspy.txt")]
+        spy = subprocess.Popen(
+            spy_argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    return proc, daemon_log, spy
 
 
-def _stop_daemon(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGTERM)  # py-spy passes it on to the daemon
+def _stop(proc: subprocess.Popen[bytes] | None, sig: int) -> None:
+    if proc is not None and proc.poll() is None:
+        os.kill(proc.pid, sig)
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -405,7 +410,7 @@ def _one_run(
         p.exists, p.sent = record.get("exists"), [record["sent"]] if "sent" in record else []
     servers.clear_all()
     # The daemon.
-    proc, daemon_log = _start_daemon(servers, work, run, args)
+    proc, daemon_log, spy = _start_daemon(servers, work, run, args)
     failures = 0
     try:
         _questions(servers, args.warmup, run, 1000, args)  # connections warm, caches filled
@@ -413,7 +418,8 @@ def _one_run(
         time.sleep(0.5)
         daemon_log.poll()
     finally:
-        _stop_daemon(proc)
+        _stop(spy, signal.SIGINT)  # py-spy writes its stacks on SIGINT
+        _stop(proc, signal.SIGTERM)
     for i, p in enumerate(probes):
         until = probes[i + 1].t_send if i + 1 < len(probes) else float("inf")
         _attach_daemon_log(p, daemon_log.events, until)
