@@ -265,9 +265,13 @@ class ImapMailbox:
 
         Messages flagged ``\\Deleted`` are left out: the COPY fallback of ``move``
         flags them right after copying, so one still here has been handled and
-        only its expunge was lost.
+        only its expunge was lost. The NOOP comes first because Dovecot tells a
+        long-selected session about new mail only in the reply to its next
+        command: without it, a SEARCH right after IDLE's notice finds nothing.
         """
         client = self._connected()
+        with _imap_errors("noop"):
+            client.noop()
         with _imap_errors("search"):
             uids = client.search(["NOT", "DELETED"])
         return [str(uid) for uid in sorted(uids)]
