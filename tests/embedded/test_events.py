@@ -96,8 +96,7 @@ def _summary_text(env: Embedded, event_id: int) -> str:
 
 
 def test_a_lists_invitation_lets_anyone_register(embedded: Build) -> None:
-    """Invited through a distribution list, a non-member registers, and later mail about the
-    event (reminders) reaches them at their own address."""
+    """A non-member invited through a list registers and gets the reminders."""
     env = _env(embedded)
     _open(env, extra=("ely-lista@example.test",))
     env.cycle()
@@ -162,8 +161,7 @@ def test_coordinator_cancels_by_mail_after_confirming(embedded: Build) -> None:
 
 
 def test_draft_is_changed_by_mail_then_discarded(embedded: Build) -> None:
-    """Form lines in a reply change a draft and bring a new preview; cancelling a draft
-    sends nothing to anyone but the coordinator."""
+    """Form lines change a draft with a new preview; a discarded draft sends nothing."""
     env = _env(embedded)
     _send(
         env,
@@ -212,8 +210,7 @@ def test_event_command_from_anyone_else_is_filed(embedded: Build) -> None:
 
 
 def test_tentative_asks_and_unknown_calendar_reply_is_filed(embedded: Build) -> None:
-    """Tentative in Outlook gets "Tarkoititko ilmoittautua?"; a REPLY for no event of ours
-    is filed without an answer."""
+    """Tentative is asked about; a calendar reply for no event of ours is filed."""
     env = _env(embedded)
     _open(env)
     env.cycle()
@@ -275,8 +272,7 @@ def test_feedback_after_the_deadline_is_refused(embedded: Build) -> None:
 def test_more_seats_promote_the_waitlist_and_new_registrations_are_listed(
     embedded: Build,
 ) -> None:
-    """Raising the capacity gives the waiting their seats (told); new_registrations lists
-    seats taken since a moment, for the coordinator's digest."""
+    """More seats promote the waitlist; new_registrations lists the new seats."""
     env = _env(embedded, ("a@example.test", "b@example.test", "c@example.test"))
     event_id = _open(env, capacity="1")
     env.cycle()
@@ -302,8 +298,7 @@ def test_more_seats_promote_the_waitlist_and_new_registrations_are_listed(
 def test_cli_create_list_show_and_bad_options(
     embedded: Build, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`events create` queues invitations (--now), `list --json` and `show --json` report
-    them; bad options exit 2 with the problems on one line."""
+    """events create, list --json and show --json; bad options exit 2 on one line."""
     env = _env(embedded)
     config = str(_config(env, tmp_path))
     now = ["--config", config, "--now", "2027-01-10 10:00"]
@@ -351,8 +346,7 @@ def test_cli_create_list_show_and_bad_options(
 
 
 def test_export_and_erasure_keep_the_numbers(embedded: Build) -> None:
-    """A data export holds the registrations and feedback; erasure removes the address,
-    answer and words but the event's participant count and rating stay."""
+    """Export holds registrations and feedback; erasure keeps the count and rating."""
     env = _env(embedded)
     event_id = _open(env)
     request = _feedback_request(env, event_id)
@@ -377,8 +371,7 @@ def test_export_and_erasure_keep_the_numbers(embedded: Build) -> None:
 def test_cli_draft_is_sent_later_but_not_after_its_start(
     embedded: Build, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A --draft sends nothing; `events send` queues the invitations; a draft whose time has
-    passed is refused."""
+    """A --draft waits for events send, which refuses a draft whose time has passed."""
     env = _env(embedded)
     config = str(_config(env, tmp_path))
     for title in ("Ensimmäinen", "Toinen"):

@@ -132,8 +132,7 @@ def _about(servers: MailServers, user: str, count: int = 0) -> list[EmailMessage
 def test_form_bad_then_good_then_preview_then_send(
     clean_mail: MailServers, make_app: AppFactory, tmp_path: Path
 ) -> None:
-    """A bad form gets a list of its problems and creates nothing; a good one a preview
-    with the calendar file; the coordinator's LÄHETÄ sends every member an invitation."""
+    """A bad form lists its problems; a good one gets a preview; LÄHETÄ sends the invitations."""
     servers = clean_mail
     app = make_app(clock=Clock.starting_at(TODAY))
     _roster(app, servers, tmp_path, ["member1", "member2", "member3"], "fisven")
@@ -216,8 +215,7 @@ def test_forged_coordinator_form_gets_no_preview(
 def test_invitation_calendar_is_valid(
     clean_mail: MailServers, make_app: AppFactory, tmp_path: Path
 ) -> None:
-    """Each invitation's iCalendar parses: REQUEST, the event's UID, DTSTART in Europe/Helsinki,
-    the member as ATTENDEE with RSVP, the network as ORGANIZER, a VTIMEZONE and a VALARM."""
+    """Each invitation's .ics parses: REQUEST, UID, DTSTART in Helsinki, ATTENDEE, VTIMEZONE."""
     servers = clean_mail
     app = make_app(clock=Clock.starting_at(TODAY))
     _roster(app, servers, tmp_path, ["member4", "member5"])
@@ -271,8 +269,7 @@ CONFIRMED = {
 def test_registration_by_each_reply_form(
     clean_mail: MailServers, make_app: AppFactory, tmp_path: Path
 ) -> None:
-    """ilmoittaudun, kyllä, tulen, ja, jag kommer, yes, count me in: each registers and is
-    confirmed in the member's language; the line after the word answers the question."""
+    """Each reply form registers and is confirmed; the next line answers the question."""
     servers = clean_mail
     app = make_app(clock=Clock.starting_at(TODAY))
     users = list(REGISTRATIONS)
@@ -301,8 +298,7 @@ def test_registration_by_each_reply_form(
 def test_cancellation_forms_and_idempotent_repeat(
     clean_mail: MailServers, make_app: AppFactory, tmp_path: Path
 ) -> None:
-    """en pääse, peru, nej, no cancel; a second registration changes nothing; an unreadable
-    reply gets "Tarkoititko ilmoittautua?" and changes nothing either."""
+    """Cancel words cancel; a repeat changes nothing; an unreadable reply is asked about."""
     servers = clean_mail
     app = make_app(clock=Clock.starting_at(TODAY))
     users = ["member1", "member2", "member3", "member4", "member5", "member6"]
@@ -348,8 +344,7 @@ def test_cancellation_forms_and_idempotent_repeat(
 def test_outlook_and_gmail_calendar_buttons(
     clean_mail: MailServers, make_app: AppFactory, tmp_path: Path
 ) -> None:
-    """Accept pressed in Outlook (an iTIP REPLY with auto-reply headers) and in Gmail
-    registers; Decline cancels; each is confirmed."""
+    """Accept in Outlook (auto-reply headers) and Gmail registers; Decline cancels."""
     servers = clean_mail
     app = make_app(clock=Clock.starting_at(TODAY))
     users = ["member1", "member2", "member3"]
@@ -386,8 +381,7 @@ def test_outlook_and_gmail_calendar_buttons(
 def test_waitlist_and_promotion(
     clean_mail: MailServers, make_app: AppFactory, tmp_path: Path
 ) -> None:
-    """When full, a registration waits and is told its place; a cancellation promotes the
-    first waiting, who is told."""
+    """A full event waitlists and says so; a cancellation promotes the first, who is told."""
     servers = clean_mail
     app = make_app(clock=Clock.starting_at(TODAY))
     users = ["member1", "member2", "member3", "member4"]
@@ -462,8 +456,7 @@ def test_reminders_at_the_right_moments(
     tmp_path: Path,
     run_at: Callable[[str], None],
 ) -> None:
-    """7 days and 1 day before, and the link 1 hour before the webinar, to registrants only;
-    a second run at the same moment sends nothing again."""
+    """7 d, 1 d and the link 1 h before, to registrants only, never twice (--now)."""
     servers = clean_mail
     app = _cli_app(make_app, tmp_path)
     _roster(app, servers, tmp_path, ["member1", "member2", "member3"])
@@ -500,8 +493,7 @@ def test_reminder_missed_while_down_is_caught_up_once_and_never_after(
     tmp_path: Path,
     run_at: Callable[[str], None],
 ) -> None:
-    """Down over the 7-day and 1-day moments: one reminder when started; down over the
-    link's moment until the event is over: no reminder, the feedback request instead."""
+    """After downtime one reminder catches up; none once the event is over."""
     servers = clean_mail
     app = _cli_app(make_app, tmp_path)
     _roster(app, servers, tmp_path, ["member1"])
@@ -536,8 +528,7 @@ def test_update_and_cancel_by_cli(
     tmp_path: Path,
     run_at: Callable[[str], None],
 ) -> None:
-    """A new time: everyone invited gets an updated calendar entry (same UID, SEQUENCE 1),
-    registrants a note too; cancelling sends METHOD:CANCEL (SEQUENCE 2) and a note."""
+    """Update: same UID, SEQUENCE 1 and a note; cancel: METHOD:CANCEL, SEQUENCE 2, a note."""
     servers = clean_mail
     app = _cli_app(make_app, tmp_path)
     _roster(app, servers, tmp_path, ["member1", "member2"])
@@ -579,8 +570,7 @@ def test_update_and_cancel_by_cli(
 def test_change_and_participants_by_coordinator_mail(
     clean_mail: MailServers, make_app: AppFactory, tmp_path: Path
 ) -> None:
-    """The coordinator replies "Paikka: …" → a preview of the change; LÄHETÄ sends it;
-    OSALLISTUJAT returns the participants as a CSV attachment."""
+    """A change by reply is previewed, sent on LÄHETÄ; OSALLISTUJAT returns a CSV."""
     servers = clean_mail
     app = make_app(clock=Clock.starting_at(TODAY))
     _roster(app, servers, tmp_path, ["member1", "member2"])
@@ -656,9 +646,7 @@ SAVED = {"fi": "Arvosanasi {}/5", "sv": "Ditt betyg {}/5", "en": "Your rating {}
 def test_feedback_requests_and_ratings(
     clean_mail: MailServers, make_app: AppFactory, tmp_path: Path
 ) -> None:
-    """After the event registrants are asked; each rating form is recorded and confirmed, the
-    unclear ones asked about; the quoted request never counts; the last rating counts; the
-    coordinator gets the summary in the report's words when the feedback closes."""
+    """Ratings recorded or asked about, the last one counts, the summary in the report's words."""
     servers = clean_mail
     clock = Clock.starting_at(TODAY)
     app = make_app(clock=clock)
@@ -734,8 +722,7 @@ def test_feedback_requests_and_ratings(
 def test_event_round_trip_on_postgresql(
     clean_mail: MailServers, make_app: AppFactory, tmp_path: Path, postgres_url: str
 ) -> None:
-    """Invitations (bulk INSERTs with RETURNING), a registration, a reminder and a rating
-    with the state in PostgreSQL."""
+    """Invitations, a registration, a reminder and a rating with PostgreSQL."""
     servers = clean_mail
     clock = Clock.starting_at(TODAY)
     app = make_app(database_url=postgres_url, clock=clock)
