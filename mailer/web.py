@@ -63,6 +63,7 @@ def unsubscribe(app: App, token: str) -> Member | None:
                 now,
             )
             log.info("one-click unsubscribe", extra={"member": member.id})
+        session.flush()  # the change must be written before the object leaves the session
         session.expunge(member)
         return member
 

@@ -45,7 +45,9 @@ class HandlerContext:
         return self.settings.network.address
 
     def member(self, email: str) -> Member | None:
-        return self.session.scalars(select(Member).where(Member.email == email.lower())).first()
+        with self.session.no_autoflush:
+            query = select(Member).where(Member.email == email.lower())
+            return self.session.scalars(query).first()
 
     def reply_address(self, kind: str, ident: int) -> str:
         return self.settings.network.sub_address(f"r-{self.tokens.make(kind, ident)}")
@@ -66,7 +68,9 @@ class HandlerContext:
             self.actions.append(f"no automatic reply to our own address {address}")
             return False
         limit = self.settings.security.auto_reply_limit_per_day
-        sent = automatic_replies_since(self.session, address, self.now - timedelta(days=1))
+        # Replies queued earlier in this transaction go to others: no flush needed to count.
+        with self.session.no_autoflush:
+            sent = automatic_replies_since(self.session, address, self.now - timedelta(days=1))
         if sent >= limit:
             self.actions.append(f"no automatic reply to {address}: {sent} sent in 24 h")
             return False
