@@ -131,14 +131,19 @@ class Daemon:
             try:
                 await asyncio.to_thread(self.inbox_cycle, self.wake_outbox)
                 backoff = 0.5
+                continue
             except (MailboxError, OSError) as exc:
                 log.warning(
                     "mailbox unavailable; retrying", extra={"error": repr(exc), "retry_in": backoff}
                 )
-                self.disconnect()
-                await self._sleep(backoff * random.uniform(0.8, 1.2))
-                backoff = min(backoff * 2, MAX_BACKOFF)
-                self._inbox_event.set()
+            except Exception:
+                # A database error (SQLite busy past its timeout, PostgreSQL restarting)
+                # must not end this loop: the daemon would look alive and handle nothing.
+                log.exception("inbox cycle failed; retrying", extra={"retry_in": backoff})
+            self.disconnect()
+            await self._sleep(backoff * random.uniform(0.8, 1.2))
+            backoff = min(backoff * 2, MAX_BACKOFF)
+            self._inbox_event.set()
 
     async def _outbox_loop(self, sender: SmtpSender) -> None:
         assert self._outbox_event is not None
