@@ -49,6 +49,16 @@ class Result:
     walk: list[str] = field(default_factory=list)
 
 
+def _is_claim_clash(exc: IntegrityError) -> bool:
+    """The claim's own uniqueness (this message was handled already), not some other clash.
+
+    SQLite names the columns, PostgreSQL the constraint; any other unique violation
+    (two daemons adding the same new member) is an error to shunt, never a duplicate.
+    """
+    text = str(exc.orig)
+    return "uq_inbound" in text or "inbound_mail." in text
+
+
 def _headers_only(raw: bytes) -> bytes:
     cut = min((i for i in (raw.find(sep) for sep in _HEADER_END) if i >= 0), default=len(raw))
     return raw[: min(cut, 256 * 1024)] + b"\r\n\r\n"
@@ -110,8 +120,14 @@ class Pipeline:
                 result = self._handle(session, claim, msg, too_large, len(fetched.raw))
                 claim.outcome, claim.folder = result.outcome, result.folder
                 claim.handler, claim.reason = result.handler, result.reason[:2000]
-        except IntegrityError:
-            return self._duplicate(mailbox, uidvalidity, fetched.key, msg)
+        except IntegrityError as exc:
+            if _is_claim_clash(exc):
+                return self._duplicate(mailbox, uidvalidity, fetched.key, msg)
+            log.error(
+                "handling failed on a constraint; message shunted",
+                extra={"key": fetched.key, "message_id": msg.message_id, "error": str(exc.orig)},
+            )
+            return self._shunt(mailbox, uidvalidity, fetched.key, msg, f"error: {exc.orig!r}")
         except Exception as exc:  # noqa: BLE001 - shunt the message, keep the daemon
             log.error(
                 "handling failed; message shunted",

@@ -179,3 +179,30 @@ def test_duplicate_delivery_is_handled_once(embedded: Build) -> None:
     assert len(env.received(COORDINATOR)) == 1
     assert len(env.inbox) == 0
     assert NETWORK
+
+
+def test_other_constraint_clash_is_shunted_not_filed_as_duplicate(
+    embedded: Build, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unique clash other than the claim's own is shunted with its reason, never dropped."""
+    from mailer.db.models import Member
+
+    env = embedded()
+    real = handlers.HANDLERS["question"]
+
+    def clash(ctx: object, msg: object) -> None:
+        from mailer.handlers.context import HandlerContext
+
+        assert isinstance(ctx, HandlerContext)
+        now = ctx.now
+        for _ in range(2):  # two daemons inserting the same new person
+            ctx.session.add(Member(email="same@example.test", created_at=now, updated_at=now))
+        ctx.session.flush()
+        real(ctx, msg)  # type: ignore[arg-type]
+
+    monkeypatch.setitem(handlers.HANDLERS, "question", clash)
+    env.deliver(b"From: a@example.test\nMessage-ID: <c1@example.test>\nSubject: x\n\ny\n")
+    env.cycle()
+    (claim,) = _claims(env)
+    assert claim.outcome == "shunted" and "UNIQUE" in claim.reason
+    assert len(env.folder("Shunt")) == 1
