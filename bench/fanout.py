@@ -21,9 +21,9 @@ does nothing else) should stay <= 200 MB and flat from 2,000 to 10,000 members.
 The crash test queues a post, starts the drain in a child, SIGKILLs it once the
 sink has counted ~half the copies (``--kill-at 0.525``: 5,250 of 10,000, in the
 middle of one of the drain's 500-copy leases rather than at its edge), then
-restarts the drain twice: at once (sends
-every copy not leased by the dead process) and with the clock 6 minutes ahead
-(the dead process's 5-minute leases have run out: the rest goes). The sink's
+restarts the drain twice: at once (sends every copy not leased by the dead
+process) and with the clock 6 minutes ahead (the dead process's 5-minute leases
+have run out: the rest goes). The sink's
 total count minus N is the number of duplicates (copies the sink took whose
 "sent" was not committed before the kill). The sink counts with ``-c`` (its
 running counter, bumped when the final "." arrives).
@@ -32,18 +32,25 @@ The child logs as the daemon does (``mailer.logs.setup()``, JSON at INFO, one
 "message sent" line per copy) into a file in the work directory;
 ``--log-level warning`` measures without those lines.
 
-Usage (as root: smtp-sink drops to the ``postfix`` user; ~8-12 minutes by default):
+Usage (as root: smtp-sink drops to the ``postfix`` user; ~10-15 minutes by default):
 
     /work/venv/bin/python bench/fanout.py
     /work/venv/bin/python bench/fanout.py --members 10000 --connections 8 --repeat 1 --no-crash
     /work/venv/bin/python bench/fanout.py --members 10000 --repeat 1 --profile py-spy
     /work/venv/bin/python bench/fanout.py --members 10000 --repeat 1 --profile cprofile
+    /work/venv/bin/python bench/fanout.py --members 10000 --connections 8 --what-if group-commit
+
+``--what-if batched-record`` / ``group-commit`` runs the fan-out (and the
+crash test's drains) with a bench-side sketch of the fix suggested for
+``Outbox._record`` swapped in for ``app.outbox`` (see ``batched_record_outbox``):
+a measured "what it would give", not the service's code.
 
 ``--profile py-spy`` samples every thread of one fan-out child (the outbox does its
 database work in worker threads) and prints the top functions by own and by
-inclusive samples; ``cprofile`` sees the main thread only (inbox_cycle and the
-event loop, not ``_lease``/``_record``). Reports stay in the printed work
-directory with ``--keep``.
+inclusive samples within the timed work (``py-spy-gil``: only the thread holding
+the GIL, i.e. where the Python CPU goes); ``cprofile`` sees the main thread only
+(inbox_cycle and the event loop, not ``_lease``/``_record``). Reports stay in the
+printed work directory with ``--keep``.
 """
 
 from __future__ import annotations
@@ -395,15 +402,22 @@ class StampingSender:
         return result
 
 
-def batched_record_outbox(app: Any, flush_seconds: float = 0.05) -> Any:
+def batched_record_outbox(app: Any, variant: str, flush_seconds: float = 0.05) -> Any:
     """WHAT-IF, bench-side only: the outbox with accepted copies recorded in batches.
 
-    A sketch of the fix suggested for ``Outbox._record`` (one transaction, one
-    UPDATE and one always-empty SELECT per copy): accepted copies are marked sent
-    by one UPDATE + commit every ``flush_seconds`` (or when the lease batch is
-    done); failures still go through the original per-copy ``_record``. The
-    duplicate window grows from one commit to at most one flush interval.
-    Nothing in ``mailer/`` is changed: this subclass is used by ``--what-if``.
+    Sketches of the fix suggested for ``Outbox._record`` (one transaction, one
+    UPDATE and one always-empty SELECT per copy, ~1-2 ms each and serialised by
+    SQLite's write lock). Accepted copies are marked sent by one UPDATE + commit
+    for many copies; failures still go through the original per-copy
+    ``_record``. Nothing in ``mailer/`` is changed: ``--what-if`` swaps this
+    subclass in for ``app.outbox`` in the child.
+
+    ``batched-record``: a send frees its slot at once; a recorder commits what
+    has been accepted every ``flush_seconds`` (the duplicate window is up to one
+    interval of sends). ``group-commit``: a send keeps its slot until its copy is
+    committed, and the recorder commits everything waiting as soon as the
+    previous commit is done, so at most ``parallel`` copies are ever accepted and
+    not yet recorded.
     """
     from sqlalchemy import update
 
@@ -441,10 +455,14 @@ def batched_record_outbox(app: Any, flush_seconds: float = 0.05) -> Any:
                 taken = await asyncio.to_thread(self._lease, batch)
                 if not taken:
                     return stats
-                await self._send_batch(sender, asyncio.Semaphore(parallel), taken, stats)
+                gate = asyncio.Semaphore(parallel)
+                if variant == "group-commit":
+                    await self._group_commit(sender, gate, taken, stats)
+                else:
+                    await self._timed_flush(sender, gate, taken, stats)
             return stats
 
-        async def _send_batch(
+        async def _timed_flush(
             self, sender: Any, gate: asyncio.Semaphore, taken: list[Any], stats: Any
         ) -> None:
             done: list[tuple[Any, Any]] = []
@@ -469,6 +487,50 @@ def batched_record_outbox(app: Any, flush_seconds: float = 0.05) -> Any:
                 await asyncio.gather(*(send(item) for item in taken))
             finally:
                 finished.set()
+                await task
+
+        async def _group_commit(
+            self, sender: Any, gate: asyncio.Semaphore, taken: list[Any], stats: Any
+        ) -> None:
+            waiting: list[tuple[Any, Any, asyncio.Future[None]]] = []
+            wake = asyncio.Event()
+            finished = False
+
+            async def send(item: Any) -> None:
+                async with gate:
+                    outcome = await sender.send(item.envelope_from, list(item.rows), item.data)
+                    committed = asyncio.get_running_loop().create_future()
+                    waiting.append((item, outcome, committed))
+                    wake.set()
+                    await committed
+
+            async def recorder() -> None:
+                while True:
+                    await wake.wait()
+                    wake.clear()
+                    if not waiting:
+                        if finished:
+                            return
+                        continue
+                    now_done, waiting[:] = list(waiting), []
+                    try:
+                        pairs = [(i, o) for i, o, _ in now_done]
+                        await asyncio.to_thread(self._record_many, pairs, stats)
+                    except Exception as exc:  # noqa: BLE001 - handed to every waiting send
+                        for *_, committed in now_done:
+                            committed.set_exception(exc)
+                    else:
+                        for *_, committed in now_done:
+                            committed.set_result(None)
+                    if waiting:
+                        wake.set()
+
+            task = asyncio.create_task(recorder())
+            try:
+                await asyncio.gather(*(send(item) for item in taken))
+            finally:
+                finished = True
+                wake.set()
                 await task
 
     return BatchedRecordOutbox(app.db, app.settings.outbox, app.clock)
@@ -525,8 +587,8 @@ def child_fanout(args: argparse.Namespace) -> None:
     from mailer.daemon import Daemon
 
     app = _build(args)
-    if args.what_if == "batched-record":
-        app.outbox = batched_record_outbox(app)
+    if args.what_if:
+        app.outbox = batched_record_outbox(app, args.what_if)
     daemon = Daemon(app)
     rss_before = rss_mb()
     _deliver(args)
@@ -595,8 +657,8 @@ def child_queue(args: argparse.Namespace) -> None:
 
 def child_drain(args: argparse.Namespace) -> None:
     app = _build(args, clock_offset=args.clock_offset)
-    if args.what_if == "batched-record":
-        app.outbox = batched_record_outbox(app)
+    if args.what_if:
+        app.outbox = batched_record_outbox(app, args.what_if)
     sender = app.sender()
 
     async def drain() -> Any:
@@ -892,7 +954,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--what-if",
-        choices=["batched-record"],
+        choices=["batched-record", "group-commit"],
         help="fan-out with a bench-side sketch of a suggested fix (see batched_record_outbox)",
     )
     parser.add_argument("--crash", action=argparse.BooleanOptionalAction, default=True)
