@@ -9,7 +9,6 @@ own words removed.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -24,6 +23,7 @@ from mailer.db.models import (
 )
 from mailer.events import privacy as event_privacy
 from mailer.handlers.context import HandlerContext
+from mailer.handlers.subscriptions import open_request
 from mailer.inbound.message import InboundMessage
 from mailer.outgoing.compose import OutgoingAttachment
 from mailer.parsing.commands import normalise_word
@@ -92,17 +92,7 @@ def request_erase(ctx: HandlerContext, msg: InboundMessage) -> None:
         return
     member = ctx.member(msg.sender)
     language = member.language if member else ctx.settings.network.language
-    request = Request(
-        kind="erase",
-        email=msg.sender,
-        name=msg.sender_name,
-        language=language,
-        state="pending",
-        created_at=ctx.now,
-        expires_at=ctx.now + timedelta(days=ctx.settings.list.confirm_expiry_days),
-    )
-    ctx.session.add(request)
-    ctx.session.flush()
+    request = open_request(ctx, "erase", msg, language)
     ctx.answer(
         msg,
         language,

@@ -40,6 +40,22 @@ def _command(ctx: HandlerContext, msg: InboundMessage) -> Command | None:
     return parse_command(msg.clean_subject, msg.new_text, ctx.rules)
 
 
+def open_request(ctx: HandlerContext, kind: str, msg: InboundMessage, language: str) -> Request:
+    """A request that waits for the sender's reply (join, erase), valid for a few days."""
+    request = Request(
+        kind=kind,
+        email=msg.sender,
+        name=msg.sender_name,
+        language=language,
+        state="pending",
+        created_at=ctx.now,
+        expires_at=ctx.now + timedelta(days=ctx.settings.list.confirm_expiry_days),
+    )
+    ctx.session.add(request)
+    ctx.session.flush()
+    return request
+
+
 def join(ctx: HandlerContext, msg: InboundMessage) -> None:
     language = _language(ctx, msg, _command(ctx, msg))
     if not msg.sender:
@@ -58,17 +74,7 @@ def join(ctx: HandlerContext, msg: InboundMessage) -> None:
     if (recent or 0) >= ctx.settings.list.join_requests_per_day:
         ctx.file(f"join requests for {msg.sender} over the daily limit: not answered")
         return
-    request = Request(
-        kind="join",
-        email=msg.sender,
-        name=msg.sender_name,
-        language=language,
-        state="pending",
-        created_at=ctx.now,
-        expires_at=ctx.now + timedelta(days=ctx.settings.list.confirm_expiry_days),
-    )
-    ctx.session.add(request)
-    ctx.session.flush()
+    request = open_request(ctx, "join", msg, language)
     ctx.actions.append(f"join request #{request.id} for {msg.sender}")
     ctx.answer(
         msg,
