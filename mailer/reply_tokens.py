@@ -28,7 +28,7 @@ class ReplyTokens:
 
     def _mac(self, kind: str, ident: int) -> str:
         digest = hmac.new(self._key, f"{kind}:{ident}".encode(), hashlib.sha256).digest()
-        return base64.b32encode(digest).decode().lower()[:10]
+        return base64.b32encode(digest[:10]).decode().lower()[:10]
 
     def make(self, kind: str, ident: int) -> str:
         return f"{kind}{ident}-{self._mac(kind, ident)}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from email import message_from_bytes
+from email.charset import QP, Charset
 from email.message import Message
 from email.mime.text import MIMEText
 from email.policy import compat32
@@ -22,6 +23,10 @@ from mailer.inbound.message import InboundMessage
 from mailer.outgoing.compose import LOOP_HEADER, one_line
 
 _POLICY = compat32.clone(linesep="\r\n", max_line_length=None)
+# Quoted-printable keeps a Finnish post readable and about as large as it came;
+# the default utf-8 body encoding (base64) would grow every copy by a third.
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP
 _DROP = (
     "Delivered-To",
     "X-Original-To",
@@ -75,7 +80,7 @@ def _append_footer(msg: Message, footer: str) -> Message:
         text = payload.decode(charset, errors="replace") if isinstance(payload, bytes) else ""
         for header in ("Content-Transfer-Encoding", "Content-Type"):
             del msg[header]
-        msg.set_payload(f"{text.rstrip()}\n\n{footer}", charset="utf-8")
+        msg.set_payload(f"{text.rstrip()}\n\n{footer}", charset=_UTF8_QP)
         return msg
     footer_part = MIMEText(footer, "plain", "utf-8")
     if msg.get_content_type() == "multipart/mixed":

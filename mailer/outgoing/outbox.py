@@ -198,6 +198,8 @@ class Outbox:
                 )
                 stats.sent += len(sent)
             failed = {**outcome.temporary, **outcome.permanent}
+            if not failed:
+                return
             for row in session.scalars(
                 select(OutboxRecipient).where(
                     OutboxRecipient.id.in_([leased.rows[a] for a in failed if a in leased.rows])
