@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -85,6 +87,16 @@ def _options(ctx: typer.Context) -> Options:
     return ctx.obj
 
 
+@contextmanager
+def _service(ctx: typer.Context) -> Iterator[App]:
+    """The service for one command, closed however the command ends."""
+    service = _options(ctx).build()
+    try:
+        yield service
+    finally:
+        service.close()
+
+
 @app.command()
 def init(
     path: Annotated[Path, typer.Option(help="where to write the starter config")] = Path(
@@ -115,15 +127,12 @@ def run(
     from mailer.daemon import Daemon
 
     logs.setup()
-    service = _options(ctx).build()
-    try:
+    with _service(ctx) as service:
         daemon = Daemon(service)
         if once:
             asyncio.run(daemon.run_once())
         else:
             asyncio.run(daemon.run())
-    finally:
-        service.close()
 
 
 @app.command()
@@ -141,11 +150,8 @@ def demo(
 @app.command()
 def explain(ctx: typer.Context, message: Path) -> None:
     """Show how a message would be routed and what it would cause (nothing is changed)."""
-    service = _options(ctx).build()
-    try:
+    with _service(ctx) as service:
         result = service.pipeline.explain(message.read_bytes())
-    finally:
-        service.close()
     out.print(f"[bold]{message}[/bold]")
     for step in result.walk:
         out.print(f"  {step}")
@@ -163,16 +169,14 @@ def members_import(ctx: typer.Context, file: Path) -> None:
     """Add or update members from a CSV file (email,name,organisation,language)."""
     from mailer.roster import import_csv
 
-    service = _options(ctx).build()
-    try:
-        with service.db.transaction() as session:
-            report = import_csv(
-                session, file, service.settings.network.language, service.clock.now()
-            )
-    except FileNotFoundError:
-        raise ConfigError(f"no such file: {file}") from None
-    finally:
-        service.close()
+    with _service(ctx) as service:
+        try:
+            with service.db.transaction() as session:
+                report = import_csv(
+                    session, file, service.settings.network.language, service.clock.now()
+                )
+        except FileNotFoundError:
+            raise ConfigError(f"no such file: {file}") from None
     for line, reason in report.errors:
         typer.echo(f"{file}:{line}: {reason}", err=True)
     out.print(
@@ -217,12 +221,8 @@ def members_list(
     ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False
 ) -> None:
     """The roster."""
-    service = _options(ctx).build()
-    try:
-        with service.db.transaction() as session:
-            rows = [_member_row(m) for m in session.scalars(select(Member).order_by(Member.email))]
-    finally:
-        service.close()
+    with _service(ctx) as service, service.db.transaction() as session:
+        rows = [_member_row(m) for m in session.scalars(select(Member).order_by(Member.email))]
     _print(rows, as_json, f"Members ({len(rows)})", MEMBER_COLUMNS)
 
 
@@ -238,21 +238,17 @@ def members_add(
     """Add one member (or update and re-subscribe an existing one); no confirmation mail."""
     from mailer.roster import add_member
 
-    service = _options(ctx).build()
-    try:
-        with service.db.transaction() as session:
-            member = add_member(
-                session,
-                email,
-                name=name,
-                organisation_name=organisation,
-                language=language or service.settings.network.language,
-                delivery=delivery,
-                now=service.clock.now(),
-            )
-            row = _member_row(member)
-    finally:
-        service.close()
+    with _service(ctx) as service, service.db.transaction() as session:
+        member = add_member(
+            session,
+            email,
+            name=name,
+            organisation_name=organisation,
+            language=language or service.settings.network.language,
+            delivery=delivery,
+            now=service.clock.now(),
+        )
+        row = _member_row(member)
     _print([row], False, "Member", MEMBER_COLUMNS)
 
 
@@ -266,18 +262,14 @@ def members_remove(
     from mailer.handlers.privacy import erase as erase_person
     from mailer.jobs import job_context
 
-    service = _options(ctx).build()
-    try:
-        with service.db.transaction() as session:
-            member = session.scalars(select(Member).where(Member.email == email.lower())).first()
-            if member is None:
-                raise ConfigError(f"no member {email}")
-            if erase:
-                erase_person(job_context(service, session), member.email)
-            else:
-                member.subscribed, member.updated_at = False, service.clock.now()
-    finally:
-        service.close()
+    with _service(ctx) as service, service.db.transaction() as session:
+        member = session.scalars(select(Member).where(Member.email == email.lower())).first()
+        if member is None:
+            raise ConfigError(f"no member {email}")
+        if erase:
+            erase_person(job_context(service, session), member.email)
+        else:
+            member.subscribed, member.updated_at = False, service.clock.now()
     out.print(f"{email} {'erased' if erase else 'removed from the list'}")
 
 
@@ -286,12 +278,8 @@ def members_export(ctx: typer.Context) -> None:
     """The roster as CSV on stdout (the import format plus delivery, role and state)."""
     import csv
 
-    service = _options(ctx).build()
-    try:
-        with service.db.transaction() as session:
-            rows = [_member_row(m) for m in session.scalars(select(Member).order_by(Member.email))]
-    finally:
-        service.close()
+    with _service(ctx) as service, service.db.transaction() as session:
+        rows = [_member_row(m) for m in session.scalars(select(Member).order_by(Member.email))]
     writer = csv.DictWriter(sys.stdout, fieldnames=[*MEMBER_COLUMNS, "bounce_score"])
     writer.writeheader()
     writer.writerows(rows)
@@ -302,12 +290,8 @@ def members_ban(ctx: typer.Context, pattern: str) -> None:
     """Discard list posts from an address or a whole @domain, silently."""
     from mailer.db.models import Ban
 
-    service = _options(ctx).build()
-    try:
-        with service.db.transaction() as session:
-            session.add(Ban(pattern=pattern.lower(), created_at=service.clock.now()))
-    finally:
-        service.close()
+    with _service(ctx) as service, service.db.transaction() as session:
+        session.add(Ban(pattern=pattern.lower(), created_at=service.clock.now()))
     out.print(f"banned {pattern}")
 
 
@@ -316,27 +300,23 @@ def orgs_list(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json"
     """Organisations with their status, fee year and number of subscribed members."""
     from mailer.db.models import Organisation
 
-    service = _options(ctx).build()
-    try:
-        with service.db.transaction() as session:
-            counts = dict(
-                session.execute(
-                    select(Member.organisation_id, func.count(Member.id))
-                    .where(Member.subscribed.is_(True))
-                    .group_by(Member.organisation_id)
-                ).all()
-            )
-            rows = [
-                {
-                    "name": o.name,
-                    "status": o.status,
-                    "fee_paid_year": o.fee_paid_year,
-                    "members": counts.get(o.id, 0),
-                }
-                for o in session.scalars(select(Organisation).order_by(Organisation.name))
-            ]
-    finally:
-        service.close()
+    with _service(ctx) as service, service.db.transaction() as session:
+        counts = dict(
+            session.execute(
+                select(Member.organisation_id, func.count(Member.id))
+                .where(Member.subscribed.is_(True))
+                .group_by(Member.organisation_id)
+            ).all()
+        )
+        rows = [
+            {
+                "name": o.name,
+                "status": o.status,
+                "fee_paid_year": o.fee_paid_year,
+                "members": counts.get(o.id, 0),
+            }
+            for o in session.scalars(select(Organisation).order_by(Organisation.name))
+        ]
     _print(
         rows,
         as_json,
@@ -357,18 +337,14 @@ def orgs_set(
 
     if status is not None and status not in ("member", "former", "prospect"):
         raise ConfigError("--status must be member, former or prospect")
-    service = _options(ctx).build()
-    try:
-        with service.db.transaction() as session:
-            org = organisation(session, name, service.clock.now())
-            if org is None:
-                raise ConfigError("an organisation needs a name")
-            if status is not None:
-                org.status = status
-            if fee_paid is not None:
-                org.fee_paid_year = fee_paid
-    finally:
-        service.close()
+    with _service(ctx) as service, service.db.transaction() as session:
+        org = organisation(session, name, service.clock.now())
+        if org is None:
+            raise ConfigError("an organisation needs a name")
+        if status is not None:
+            org.status = status
+        if fee_paid is not None:
+            org.fee_paid_year = fee_paid
     out.print(f"{name}: saved")
 
 
@@ -391,9 +367,8 @@ def queue_list(
     ] = None,
 ) -> None:
     """Tickets with their state and age, oldest open first; failed deliveries shown."""
-    service = _options(ctx).build()
-    now = service.clock.now()
-    try:
+    with _service(ctx) as service:
+        now = service.clock.now()
         with service.db.transaction() as session:
             failed: dict[str, int] = {
                 related: count
@@ -425,8 +400,6 @@ def queue_list(
                 }
                 for t in session.scalars(query)
             ]
-    finally:
-        service.close()
     _print(
         rows,
         as_json,

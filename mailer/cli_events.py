@@ -97,15 +97,14 @@ def create(
     draft: Annotated[bool, typer.Option(help="hold the invitations until `events send`")] = False,
 ) -> None:
     """Create an event; its invitations go out in the daemon's next cycle (or hold with --draft)."""
-    from mailer.cli import _options, out
+    from mailer.cli import _service, out
 
     if kind not in KINDS:
         raise ConfigError(f"--kind must be one of {', '.join(KINDS)}")
     members, extra = _audience(audience or ["members"])
     reminders = _spans(remind, "--remind")
     link_spans = _spans([link_reminder] if link_reminder is not None else None, "--link-reminder")
-    service = _options(ctx).build()
-    try:
+    with _service(ctx) as service:
         values = _fields(
             title=title,
             time=start,
@@ -131,8 +130,6 @@ def create(
             )
             sent = 0 if draft else manage.open_event(handler, event)
             event_id = event.id
-    finally:
-        service.close()
     if draft:
         out.print(
             f"event #{event_id} saved as a draft; send it with: mailer events send {event_id}"
@@ -151,19 +148,15 @@ def _event(session: Session, event_id: int) -> Event:
 @events_app.command("send")
 def send(ctx: typer.Context, event_id: int) -> None:
     """Send a draft event's invitations."""
-    from mailer.cli import _options, out
+    from mailer.cli import _service, out
 
-    service = _options(ctx).build()
-    try:
-        with service.db.transaction() as session:
-            event = _event(session, event_id)
-            if event.state != "draft":
-                raise ConfigError(f"event #{event_id} is {event.state}, not a draft")
-            if event.starts_at <= service.clock.now():
-                raise _refuse(service, [Problem("past", "time")])
-            sent = manage.open_event(job_context(service, session), event)
-    finally:
-        service.close()
+    with _service(ctx) as service, service.db.transaction() as session:
+        event = _event(session, event_id)
+        if event.state != "draft":
+            raise ConfigError(f"event #{event_id} is {event.state}, not a draft")
+        if event.starts_at <= service.clock.now():
+            raise _refuse(service, [Problem("past", "time")])
+        sent = manage.open_event(job_context(service, session), event)
     out.print(f"event #{event_id}: {sent} invitations queued")
 
 
@@ -181,7 +174,7 @@ def update(
     question: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Change an event: invitees get an updated calendar entry, registrants a note."""
-    from mailer.cli import _options, out
+    from mailer.cli import _service, out
 
     values = _fields(
         title=title,
@@ -195,18 +188,14 @@ def update(
     )
     if not values:
         raise ConfigError("nothing to change: give at least one option")
-    service = _options(ctx).build()
-    try:
-        with service.db.transaction() as session:
-            event = _event(session, event_id)
-            if event.state == "cancelled":
-                raise ConfigError(f"event #{event_id} is cancelled")
-            spec, problems = read_spec(values, service.settings, service.clock.now(), base=event)
-            if spec is None or problems:
-                raise _refuse(service, problems)
-            changed = manage.change(job_context(service, session), event, spec)
-    finally:
-        service.close()
+    with _service(ctx) as service, service.db.transaction() as session:
+        event = _event(session, event_id)
+        if event.state == "cancelled":
+            raise ConfigError(f"event #{event_id} is cancelled")
+        spec, problems = read_spec(values, service.settings, service.clock.now(), base=event)
+        if spec is None or problems:
+            raise _refuse(service, problems)
+        changed = manage.change(job_context(service, session), event, spec)
     out.print(
         f"event #{event_id}: " + (", ".join(changed) + " changed" if changed else "no change")
     )
@@ -215,17 +204,13 @@ def update(
 @events_app.command("cancel")
 def cancel(ctx: typer.Context, event_id: int) -> None:
     """Cancel an event: invitees get METHOD:CANCEL, registrants a note."""
-    from mailer.cli import _options, out
+    from mailer.cli import _service, out
 
-    service = _options(ctx).build()
-    try:
-        with service.db.transaction() as session:
-            event = _event(session, event_id)
-            if event.state == "cancelled":
-                raise ConfigError(f"event #{event_id} is already cancelled")
-            sent = manage.cancel(job_context(service, session), event)
-    finally:
-        service.close()
+    with _service(ctx) as service, service.db.transaction() as session:
+        event = _event(session, event_id)
+        if event.state == "cancelled":
+            raise ConfigError(f"event #{event_id} is already cancelled")
+        sent = manage.cancel(job_context(service, session), event)
     out.print(f"event #{event_id} cancelled; {sent} cancellations queued")
 
 
@@ -234,31 +219,27 @@ def list_events(
     ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False
 ) -> None:
     """Events with their time, state, registrations and rating."""
-    from mailer.cli import _options, _print
+    from mailer.cli import _print, _service
 
-    service = _options(ctx).build()
-    try:
-        with service.db.transaction() as session:
-            rows = []
-            for event in session.scalars(select(Event).order_by(Event.starts_at)):
-                summary = summarise(session, event)
-                rows.append(
-                    {
-                        "id": event.id,
-                        "kind": event.kind,
-                        "title": event.title,
-                        "starts": _local(service, event.starts_at),
-                        "state": event.state,
-                        "invited": event.invited,
-                        "registered": summary.participants,
-                        "waitlisted": summary.waitlisted,
-                        "capacity": event.capacity,
-                        "rating": str(summary.rating) if summary.rating is not None else None,
-                        "ratings": summary.ratings,
-                    }
-                )
-    finally:
-        service.close()
+    with _service(ctx) as service, service.db.transaction() as session:
+        rows = []
+        for event in session.scalars(select(Event).order_by(Event.starts_at)):
+            summary = summarise(session, event)
+            rows.append(
+                {
+                    "id": event.id,
+                    "kind": event.kind,
+                    "title": event.title,
+                    "starts": _local(service, event.starts_at),
+                    "state": event.state,
+                    "invited": event.invited,
+                    "registered": summary.participants,
+                    "waitlisted": summary.waitlisted,
+                    "capacity": event.capacity,
+                    "rating": str(summary.rating) if summary.rating is not None else None,
+                    "ratings": summary.ratings,
+                }
+            )
     _print(
         rows,
         as_json,
@@ -274,55 +255,51 @@ def show(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """One event: its details, registrations, waitlist, answers, ratings and summary."""
-    from mailer.cli import _options, _print, out
+    from mailer.cli import _print, _service, out
 
-    service = _options(ctx).build()
-    try:
-        with service.db.transaction() as session:
-            event = _event(session, event_id)
-            given = ratings(session, event)
-            handler = job_context(service, session)
-            people = [
-                {
-                    "email": r.email,
-                    "name": r.name,
-                    "organisation": r.organisation,
-                    "state": r.state,
-                    "answer": r.answer,
-                    "source": r.source,
-                    "rating": str(given[r.id]) if r.id in given else None,
-                }
-                for r in registrations(
-                    handler, event, "registered", "waitlisted", "cancelled", "declined"
-                )
-            ]
-            network = service.settings.network
-            summary = service.templates.text(
-                network.language, "events/summary", summary=summarise(session, event)
-            )
-            details = {
-                "id": event.id,
-                "uid": event.uid,
-                "sequence": event.sequence,
-                "kind": event.kind,
-                "title": event.title,
-                "starts": _local(service, event.starts_at),
-                "ends": _local(service, event.ends_at),
-                "place": event.place,
-                "link": event.link,
-                "capacity": event.capacity,
-                "question": event.question,
-                "state": event.state,
-                "invited": event.invited,
-                "reminders": [
-                    {"kind": r.kind, "due": _local(service, r.due_at), "state": r.state}
-                    for r in event.reminders
-                ],
-                "feedback": _local(service, event.feedback_at),
-                "feedback_closes": _local(service, event.feedback_closes_at),
+    with _service(ctx) as service, service.db.transaction() as session:
+        event = _event(session, event_id)
+        given = ratings(session, event)
+        handler = job_context(service, session)
+        people = [
+            {
+                "email": r.email,
+                "name": r.name,
+                "organisation": r.organisation,
+                "state": r.state,
+                "answer": r.answer,
+                "source": r.source,
+                "rating": str(given[r.id]) if r.id in given else None,
             }
-    finally:
-        service.close()
+            for r in registrations(
+                handler, event, "registered", "waitlisted", "cancelled", "declined"
+            )
+        ]
+        network = service.settings.network
+        summary = service.templates.text(
+            network.language, "events/summary", summary=summarise(session, event)
+        )
+        details = {
+            "id": event.id,
+            "uid": event.uid,
+            "sequence": event.sequence,
+            "kind": event.kind,
+            "title": event.title,
+            "starts": _local(service, event.starts_at),
+            "ends": _local(service, event.ends_at),
+            "place": event.place,
+            "link": event.link,
+            "capacity": event.capacity,
+            "question": event.question,
+            "state": event.state,
+            "invited": event.invited,
+            "reminders": [
+                {"kind": r.kind, "due": _local(service, r.due_at), "state": r.state}
+                for r in event.reminders
+            ],
+            "feedback": _local(service, event.feedback_at),
+            "feedback_closes": _local(service, event.feedback_closes_at),
+        }
     if as_json:
         typer.echo(
             json.dumps(
@@ -350,20 +327,14 @@ def show(
 @events_app.command("participants")
 def participants(ctx: typer.Context, event_id: int) -> None:
     """The participant list as CSV on stdout (what the coordinator gets by mail)."""
-    from mailer.cli import _options
+    from mailer.cli import _service
 
-    service = _options(ctx).build()
-    try:
-        with service.db.transaction() as session:
-            event = _event(session, event_id)
-            csv = service.templates.text(
-                service.settings.network.language,
-                "events/participants_csv",
-                rows=registrations(
-                    job_context(service, session), event, "registered", "waitlisted"
-                ),
-                ratings=ratings(session, event),
-            )
-    finally:
-        service.close()
+    with _service(ctx) as service, service.db.transaction() as session:
+        event = _event(session, event_id)
+        csv = service.templates.text(
+            service.settings.network.language,
+            "events/participants_csv",
+            rows=registrations(job_context(service, session), event, "registered", "waitlisted"),
+            ratings=ratings(session, event),
+        )
     typer.echo(csv, nl=False)

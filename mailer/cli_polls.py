@@ -32,20 +32,19 @@ def create(
     draft: Annotated[bool, typer.Option(help="hold the ballots until `polls send`")] = False,
 ) -> None:
     """Open a poll; its ballots go out in the daemon's next cycle (or hold with --draft)."""
-    from mailer.cli import _options, out
+    from mailer.cli import _service, out
 
-    service = _options(ctx).build()
-    settings = service.settings
-    try:
-        closes_at = parse_now(closes, settings.network.tz)
-    except ValueError as exc:
-        raise ConfigError(f"--closes: {exc}") from None
-    kind = "survey" if survey else "poll"
-    errors = polls.validate(question, option, max_choices, closes_at, service.clock.now(), kind)
-    if errors:
-        raise ConfigError(f"cannot open the poll: {', '.join(errors)}")
-    targets = audience or ["members"]
-    try:
+    with _service(ctx) as service:
+        settings = service.settings
+        try:
+            closes_at = parse_now(closes, settings.network.tz)
+        except ValueError as exc:
+            raise ConfigError(f"--closes: {exc}") from None
+        kind = "survey" if survey else "poll"
+        errors = polls.validate(question, option, max_choices, closes_at, service.clock.now(), kind)
+        if errors:
+            raise ConfigError(f"cannot open the poll: {', '.join(errors)}")
+        targets = audience or ["members"]
         with service.db.transaction() as session:
             poll = polls.new_poll(
                 session,
@@ -64,25 +63,19 @@ def create(
             )
             poll.publish_results = not no_results_to_audience
             poll_id = poll.id
-    finally:
-        service.close()
     out.print(f"{kind} #{poll_id} " + ("saved as a draft" if draft else "opened"))
 
 
 @polls_app.command("send")
 def send(ctx: typer.Context, poll_id: int) -> None:
     """Open a draft poll: its ballots go out in the daemon's next cycle."""
-    from mailer.cli import _options, out
+    from mailer.cli import _service, out
 
-    service = _options(ctx).build()
-    try:
-        with service.db.transaction() as session:
-            poll = session.get(Poll, poll_id)
-            if poll is None or poll.state != "draft":
-                raise ConfigError(f"no draft poll #{poll_id}")
-            poll.state = "open"
-    finally:
-        service.close()
+    with _service(ctx) as service, service.db.transaction() as session:
+        poll = session.get(Poll, poll_id)
+        if poll is None or poll.state != "draft":
+            raise ConfigError(f"no draft poll #{poll_id}")
+        poll.state = "open"
     out.print(f"poll #{poll_id} opened")
 
 
@@ -91,29 +84,25 @@ def list_polls(
     ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False
 ) -> None:
     """Polls with state, deadline and turnout so far."""
-    from mailer.cli import _options, _print
+    from mailer.cli import _print, _service
 
-    service = _options(ctx).build()
-    try:
-        with service.db.transaction() as session:
-            rows = []
-            for poll in session.scalars(select(Poll).order_by(Poll.id)):
-                result = polls.tally(session, poll)
-                rows.append(
-                    {
-                        "id": poll.id,
-                        "kind": poll.kind,
-                        "state": poll.state,
-                        "question": poll.question,
-                        "closes": poll.closes_at.astimezone(service.settings.network.tz).strftime(
-                            "%Y-%m-%d %H:%M"
-                        ),
-                        "ballots": result.ballots,
-                        "invited": result.invited,
-                    }
-                )
-    finally:
-        service.close()
+    with _service(ctx) as service, service.db.transaction() as session:
+        rows = []
+        for poll in session.scalars(select(Poll).order_by(Poll.id)):
+            result = polls.tally(session, poll)
+            rows.append(
+                {
+                    "id": poll.id,
+                    "kind": poll.kind,
+                    "state": poll.state,
+                    "question": poll.question,
+                    "closes": poll.closes_at.astimezone(service.settings.network.tz).strftime(
+                        "%Y-%m-%d %H:%M"
+                    ),
+                    "ballots": result.ballots,
+                    "invited": result.invited,
+                }
+            )
     _print(
         rows,
         as_json,
@@ -129,23 +118,19 @@ def results(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Counts per option, percentages and turnout (so far, for an open poll)."""
-    from mailer.cli import _options, _print
+    from mailer.cli import _print, _service
 
-    service = _options(ctx).build()
-    try:
-        with service.db.transaction() as session:
-            poll = session.get(Poll, poll_id)
-            if poll is None:
-                raise ConfigError(f"no poll #{poll_id}")
-            result = polls.tally(session, poll)
-            rows = [
-                {"option": pos, "text": text, "votes": votes, "percent": round(percent, 1)}
-                for pos, text, votes, percent in result.rows
-            ]
-            title = (
-                f"{poll.question}: {result.ballots} ballots of {result.invited} "
-                f"({result.turnout:.0f} %)"
-            )
-    finally:
-        service.close()
+    with _service(ctx) as service, service.db.transaction() as session:
+        poll = session.get(Poll, poll_id)
+        if poll is None:
+            raise ConfigError(f"no poll #{poll_id}")
+        result = polls.tally(session, poll)
+        rows = [
+            {"option": pos, "text": text, "votes": votes, "percent": round(percent, 1)}
+            for pos, text, votes, percent in result.rows
+        ]
+        title = (
+            f"{poll.question}: {result.ballots} ballots of {result.invited} "
+            f"({result.turnout:.0f} %)"
+        )
     _print(rows, as_json, title, ["option", "text", "votes", "percent"])

@@ -25,7 +25,7 @@ def report(
     ] = None,
 ) -> None:
     """Write the yearly report: HTML with charts, and text to paste into a grant report."""
-    from mailer.cli import _options, out
+    from mailer.cli import _service, out
 
     formats = list(dict.fromkeys(fmt or ["html", "txt"]))
     unknown = [f for f in formats if f not in yearly.FORMATS]
@@ -35,21 +35,17 @@ def report(
         raise ConfigError(f"--language must be one of {', '.join(LANGUAGES)}")
     if not 1900 < year < 10000:
         raise ConfigError(f"--year {year} is not a year")
-    service = _options(ctx).build()
-    settings = service.settings
-    try:
-        with service.db.transaction() as session:
-            built = yearly.build(session, year, service.clock.now(), settings.network.tz)
-            paths = yearly.write(
-                service.templates,
-                built,
-                language or settings.network.language,
-                formats,
-                out_dir,
-                settings.network,
-            )
-    finally:
-        service.close()
+    with _service(ctx) as service, service.db.transaction() as session:
+        settings = service.settings
+        built = yearly.build(session, year, service.clock.now(), settings.network.tz)
+        paths = yearly.write(
+            service.templates,
+            built,
+            language or settings.network.language,
+            formats,
+            out_dir,
+            settings.network,
+        )
     for path in paths:
         if path.suffix != ".png":
             out.print(str(path))
