@@ -35,6 +35,7 @@ from mailer.roster import import_csv
 NETWORK = "verkosto@example.test"
 COORDINATOR = "koordinaattori@example.test"
 MEMBER = "liisa.laine@uusikaupunki.example.test"
+NEWCOMER = "pekka.virtanen@akaa.example.test"
 ROSTER = f"""email,name,organisation,language
 {MEMBER},Liisa Laine,Uusikaupunki,fi
 anders.berg@jakobstad.example.test,Anders Berg,Pietarsaari / Jakobstad,sv
@@ -204,6 +205,8 @@ def _walk(console: Console, root: Path, service: App, port: int) -> None:
                     f"{ticket.organisation}  {ticket.subject}"
                 )
             )
+    _walk_join(console, root, service, port, seen)
+    _walk_poll(console, root, service, port, seen)
     _walk_event(console, root, service, port, seen)
 
 
@@ -222,13 +225,67 @@ def _newest(root: Path, address: str, subject: str) -> EmailMessage:
     return [m for m in _inbox(root, address) if str(m["Subject"]).startswith(subject)][-1]
 
 
+def _walk_join(console: Console, root: Path, service: App, port: int, seen: set[str]) -> None:
+    """Double opt-in: a newcomer writes 'liity', confirms by replying, is welcomed."""
+    console.rule("7. A newcomer writes 'liity'; the service asks them to confirm by replying")
+    _send(port, _mail(NEWCOMER, "Pekka Virtanen", NETWORK, "liity", "Hei, haluan listalle.\n"))
+    _cycle(service)
+    _show(console, root, NEWCOMER, seen)
+
+    console.rule("8. The newcomer replies 'Kyllä'; they are on the list and get the welcome")
+    request = _newest(root, NEWCOMER, "Vahvista")
+    _send(port, _outlook_reply(request, "Kyllä", NEWCOMER, "Pekka Virtanen"))
+    _cycle(service)
+    _show(console, root, NEWCOMER, seen)
+
+
+def _walk_poll(console: Console, root: Path, service: App, port: int, seen: set[str]) -> None:
+    """A topic vote: form, preview, LÄHETÄ, a ballot answered in words, the result."""
+    tz = service.settings.network.tz
+    closes = (service.clock.now().astimezone(tz) + timedelta(days=7)).date()
+    console.rule("9. The coordinator mails a poll form to verkosto+aanestys@; a preview returns")
+    form = (
+        "Kysymys: Mikä on kevään webinaarin aihe?\n"
+        "1. Joukkoliikenteen tilastot\n2. Kutsutaksit ja asiointiliikenne\n"
+        "3. Koulukuljetusten kilpailutus\nValintoja enintään: 2\n"
+        f"Päättyy: {closes.day}.{closes.month}.{closes.year} klo 16\n"
+    )
+    form_address = service.settings.network.sub_address("aanestys")
+    _send(port, _mail(COORDINATOR, "Koordinaattori", form_address, "Äänestys", form))
+    _cycle(service)
+    _show(console, root, COORDINATOR, seen)
+
+    console.rule("10. LÄHETÄ: every member gets the ballot; Liisa answers 'kakkonen ja tilastot'")
+    _send(
+        port,
+        _outlook_reply(
+            _newest(root, COORDINATOR, "Esikatselu"), "LÄHETÄ", COORDINATOR, "Koordinaattori"
+        ),
+    )
+    _cycle(service)
+    _show(console, root, COORDINATOR, seen)
+    ballot = _newest(root, MEMBER, "Äänestys")
+    _show(console, root, MEMBER, seen)
+    _send(port, _outlook_reply(ballot, "kakkonen ja tilastot\n\nLiisa", MEMBER, "Liisa Laine"))
+    _cycle(service)
+    _show(console, root, MEMBER, seen)
+
+    console.rule("11. At the deadline (the clock moved on) the result goes out")
+    service.clock.set(datetime.combine(closes, time(16, 5), tzinfo=tz))
+    _cycle(service)
+    _show(console, root, COORDINATOR, seen)
+    _show(console, root, MEMBER, seen)
+
+
 def _walk_event(console: Console, root: Path, service: App, port: int, seen: set[str]) -> None:
     """A webinar from the coordinator's form to the rating summary, the clock moved on."""
     tz = service.settings.network.tz
     day = (service.clock.now().astimezone(tz) + timedelta(days=30)).date()
     start = datetime.combine(day, time(13, 0), tzinfo=tz)
 
-    console.rule("7. The coordinator mails an event form to verkosto+tapahtuma@; a preview returns")
+    console.rule(
+        "12. The coordinator mails an event form to verkosto+tapahtuma@; a preview returns"
+    )
     form = (
         f"Hei,\n\nOtsikko: Kilpailutuksen kokemuksia\nAika: {day.day}.{day.month}.{day.year} "
         "klo 13-14\nLinkki: https://teams.example/l/kilpailutus\nKysymys: Mistä kunnasta olet?"
@@ -239,25 +296,25 @@ def _walk_event(console: Console, root: Path, service: App, port: int, seen: set
     _cycle(service)
     _show(console, root, COORDINATOR, seen)
 
-    console.rule("8. LÄHETÄ: every member gets an invitation with a calendar entry")
+    console.rule("13. LÄHETÄ: every member gets an invitation with a calendar entry")
     preview = _newest(root, COORDINATOR, "Esikatselu")
     _send(port, _outlook_reply(preview, "LÄHETÄ", COORDINATOR, "Koordinaattori"))
     _cycle(service)
     _show(console, root, MEMBER, seen)
     _show(console, root, COORDINATOR, seen)
 
-    console.rule("9. The member replies 'Ilmoittaudun' with the answer on the next line")
+    console.rule("14. The member replies 'Ilmoittaudun' with the answer on the next line")
     invitation = _newest(root, MEMBER, "Kutsu")
     _send(port, _outlook_reply(invitation, "Ilmoittaudun\nUusikaupunki", MEMBER, "Liisa Laine"))
     _cycle(service)
     _show(console, root, MEMBER, seen)
 
-    console.rule("10. A day before the webinar (the clock moved on): a reminder to registrants")
+    console.rule("15. A day before the webinar (the clock moved on): a reminder to registrants")
     service.clock.set(start - timedelta(days=1))
     _cycle(service)
     _show(console, root, MEMBER, seen)
 
-    console.rule("11. After the webinar: the rating request; the member answers '4,5'")
+    console.rule("16. After the webinar: the rating request; the member answers '4,5'")
     service.clock.set(start + timedelta(hours=3))
     _cycle(service)
     request = _newest(root, MEMBER, "Palaute")
@@ -274,7 +331,7 @@ def _walk_event(console: Console, root: Path, service: App, port: int, seen: set
     _cycle(service)
     _show(console, root, MEMBER, seen)
 
-    console.rule("12. When the feedback closes, the coordinator gets the summary")
+    console.rule("17. When the feedback closes, the coordinator gets the summary")
     service.clock.set(start + timedelta(days=16))
     _cycle(service)
     _show(console, root, COORDINATOR, seen)

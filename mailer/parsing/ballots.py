@@ -150,6 +150,7 @@ class _Tok:
 # --- vocabulary (casefolded) -------------------------------------------------------------
 
 _CONN = frozenset({"ja", "sekä", "ynnä", "och", "samt", "and", "plus", "&", "+", ","})
+_AND = _CONN - {","}  # "2, tilastot" may name option 2; "2 ja tilastot" adds a choice
 _OR = frozenset({"tai", "vai", "eller", "or", "either", "antingen", "jompikumpi", "kumpi", "/"})
 _NEG = frozenset(
     {
@@ -672,6 +673,7 @@ def _read_with_corrections(text: str, poll: _Poll) -> _Reading:
 class _Tally:
     refs: set[int] = field(default_factory=set)
     words: set[int] = field(default_factory=set)
+    added: set[int] = field(default_factory=set)  # words joined to a number by "ja"/"and"
     everything: bool = False
     mentions: list[frozenset[int]] = field(default_factory=list)
     firm: set[int] = field(default_factory=set)  # chosen by a vote, an option word, alone
@@ -693,7 +695,7 @@ def _read(text: str, poll: _Poll) -> _Reading:
     chosen = set(range(1, poll.size + 1)) if tally.everything else tally.refs | tally.words
     if (
         (tally.everything and (tally.refs or tally.words))
-        or (tally.refs and tally.words and not tally.words <= tally.refs)
+        or (tally.refs and tally.words and not tally.words - tally.added <= tally.refs)
         or any(not mention & chosen for mention in tally.mentions)
         # "Äänestän 2. 3 on myös hyvä": a second vote or a remark?
         or (tally.firm and not tally.evaluated <= tally.firm)
@@ -871,6 +873,8 @@ def _read_clause(clause: list[_Tok], poll: _Poll, question: bool, tally: _Tally)
     bound_any = False
     unbound_weak = False
     for part, binding in _lists(clause):
+        if binding.strong:
+            tally.added |= _added_words(part)
         for tok in (t for t in part if t.kind in _REFS):
             if tok.cardinal:
                 bound = binding.cardinal
@@ -904,6 +908,24 @@ def _read_clause(clause: list[_Tok], poll: _Poll, question: bool, tally: _Tally)
     if bound_any and unbound_weak:
         # "Valitsen B D", "äänestän 2 kolmas ...": one more choice, or another sentence?
         tally.problems.add("unreadable")
+
+
+def _added_words(part: list[_Tok]) -> set[int]:
+    """Options named by a word that "ja"/"och"/"and" joins to a number: "kakkonen ja tilastot".
+
+    Such a word is a choice of its own, not the number's description, so it need
+    not agree with the number ("2 tilastot" or "2, tilastot" still has to).
+    """
+    added: set[int] = set()
+    for a, conn, b in zip(part, part[1:], part[2:], strict=False):
+        if conn.kind is not _K.CONN or conn.text not in _AND:
+            continue
+        kinds = {a.kind, b.kind}
+        if kinds == {_K.REF, _K.WORD}:
+            word = a if a.kind is _K.WORD else b
+            if len(word.options) == 1:
+                added |= word.options
+    return added
 
 
 def _counts(clause: list[_Tok]) -> tuple[list[_Tok], bool]:

@@ -68,7 +68,7 @@ def _open_by_form(servers: MailServers, app: App) -> None:
     servers.wait_for("network", 1)
     cycle(app)
     preview = servers.wait_for("coordinator", 2)[1]
-    assert "Vastaa tähän viestiin valintasi numeroilla, esim. 2 ja 1" in _body(preview)
+    assert "Vastaa tähän viestiin valintasi numeroilla, esim. 2 ja 4" in _body(preview)
     assert "4. Talvikunnossapito ja pysäkit" in _body(preview)
     servers.send(
         outlook_reply(preview, coordinator, "LÄHETÄ"), coordinator, str(preview["Reply-To"])
@@ -125,6 +125,7 @@ def test_form_preview_send_vote_revote_and_results(
     coordinator_results = servers.wait_for("coordinator", 4)[3]
     text = _body(coordinator_results)
     assert "Vastauksia 2 / 3" in text
+    assert "  1   50 %  3. Koulukuljetusten kilpailutus" in text
     assert text.index("3. Koulukuljetusten") < text.index("2. Kutsutaksit")
     assert "Tulokset" in str(servers.wait_for("member2", 3)[2]["Subject"])
 
