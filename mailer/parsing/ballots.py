@@ -85,6 +85,7 @@ from enum import Enum, auto
 from typing import Literal
 
 from mailer.inbound.reply_text import strip_quoted, strip_signature
+from mailer.parsing.written import is_closing
 
 Status = Literal["ok", "clarify"]
 # Reason codes: the handler picks the reply template by these.
@@ -311,14 +312,6 @@ _FINNISH = frozenset({"ja", "on", "että", "äänestän", "kiitos", "olen", "min
 _SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2007": " ", "\t": " ", "\u2019": "'"})
 # A closing phrase with at most a name after it ("t. Matti", "Terveisin Matti Virtanen").
 # Words that also open a sentence ("Best topic is...") count only alone or before a comma.
-_CLOSING = re.compile(
-    r"(?:(?:kiitos|tack|thanks)\s+(?:ja|och|and)\s+)?(?:(?:ystävällisin|parhain|lämpimin"
-    r"|aurinkoisin)\s+terveisin|terveisin|terveiset|yst\.?\s*terv\.?|terv\.|t\.|t:"
-    r"|(?:med\s+)?vänlig(?:a)?\s+hälsning(?:ar)?|bästa\s+hälsningar|hälsningar|hälsning|mvh"
-    r"|(?:best|kind|warm|warmest)\s+regards|best\s+wishes|all\s+the\s+best)(?![^\W\d_])[^\d]*"
-    r"|(?:best|cheers|br|regards|kiittäen)(?:[,.!]+(?:\s*[^\W\d_.]+){0,3})?"
-)
-_CLOSING_MAX = 60
 _TRAILING = " \t.,;:!"
 # Nobody writes a ballot longer than this; a longer text is a document, not a vote,
 # and reading it would only find more to doubt.
@@ -533,7 +526,7 @@ def _own_lines(text: str, poll: _Poll) -> tuple[list[str], set[int]]:
         line = raw.translate(_SPACES).strip()
         if line.startswith(">"):
             continue
-        if len(line) <= _CLOSING_MAX and _CLOSING.fullmatch(line.casefold()):
+        if is_closing(line):
             break
         own.append(line)
     lines = _without_signature(own, poll)

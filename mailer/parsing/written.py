@@ -20,11 +20,11 @@ _SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2007": " ", "\t": " "}
 # Words that also open a sentence ("Best part was…") count only on their own.
 _CLOSING = re.compile(
     r"^(?:(?:kiitos|tack|thanks)\s+(?:ja|och|and)\s+)?(?:"
-    r"(?:(?:ystävällisin|parhain|lämpimin|aurinkoisin|yst\.?)\s*terveisin|terveisin|terv\."
-    r"|yst\.?\s*terv\.?|t\.|t:|(?:med\s+)?vänlig(?:a)?\s+hälsning(?:ar)?"
-    r"|bästa\s+hälsningar|hälsningar|hälsn\.|mvh|vh|(?:best|kind|warm|warmest)\s+regards"
-    r"|best\s+wishes)(?![\w])[,.!]*(?:\s+(?P<rest>[^:?]*))?"
-    r"|(?:best|br|cheers|regards)[,.!]*)$",
+    r"(?:(?:ystävällisin|parhain|lämpimin|aurinkoisin|yst\.?)\s*terveisin|terveisin|terveiset"
+    r"|terv\.|yst\.?\s*terv\.?|t\.|t:|(?:med\s+)?vänlig(?:a)?\s+hälsning(?:ar)?"
+    r"|bästa\s+hälsningar|hälsningar|hälsning|hälsn\.|mvh|vh|(?:best|kind|warm|warmest)\s+regards"
+    r"|best\s+wishes|all\s+the\s+best)(?![\w])[,.!]*(?:\s+(?P<rest>[^:?]*))?"
+    r"|(?:best|br|cheers|regards|kiittäen)[,.!]*)$",
     re.IGNORECASE,
 )
 _NAME_WORDS_MAX = 4
