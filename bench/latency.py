@@ -57,19 +57,6 @@ DAEMON_BOOT = (
     "import logging, sys; logging.getLogger('mailer.imap').setLevel(logging.DEBUG); "
     "from mailer.cli import main; sys.exit(main())"
 )
-# --noop-fix: what the daemon would do if ImapMailbox.pending() sent NOOP before its
-# UID SEARCH. Dovecot does not pick up new mail for a SEARCH on an already selected
-# mailbox (only the command after it sees it), so without this a question that
-# arrives while the daemon idles waits for the next wake-up: the 60 s inbox sweep.
-NOOP_FIX = (
-    "from mailer.mailbox import imap as _imap\n"
-    "_pending = _imap.ImapMailbox.pending\n"
-    "def _pending_after_noop(self):\n"
-    "    with _imap._imap_errors('noop'):\n"
-    "        self._connected().noop()\n"
-    "    return _pending(self)\n"
-    "_imap.ImapMailbox.pending = _pending_after_noop\n"
-)
 POLL = 0.005
 
 
@@ -326,8 +313,7 @@ def _start_daemon(
     if args.exact_cli:
         argv = [str(Path(sys.executable).with_name("mailer")), "--config", str(config), "run"]
     else:
-        boot = (NOOP_FIX if args.noop_fix else "") + DAEMON_BOOT
-        argv = [sys.executable, "-c", boot, "--config", str(config), "run"]
+        argv = [sys.executable, "-c", DAEMON_BOOT, "--config", str(config), "run"]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
     daemon_log = DaemonLog(log_path)
@@ -438,12 +424,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gap", type=float, default=0.3, help="pause after each ack (s)")
     parser.add_argument("--timeout", type=float, default=15, help="seconds to wait per ack")
     parser.add_argument("--exact-cli", action="store_true", help="run the mailer script as is")
-    parser.add_argument(
-        "--noop-fix",
-        action="store_true",
-        help="start the daemon with ImapMailbox.pending() sending NOOP before SEARCH "
-        "(the suggested fix, applied in the launcher only; see NOOP_FIX)",
-    )
     parser.add_argument("--profile", action="store_true", help="py-spy the daemon (raw stacks)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args(argv)
