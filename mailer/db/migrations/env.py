@@ -4,7 +4,8 @@ from alembic import context
 
 import mailer.db.events  # registers the event tables with Base
 import mailer.db.materials  # registers the material bank with Base
-import mailer.db.polls  # noqa: F401 - registers the poll tables with Base
+import mailer.db.polls  # registers the poll tables with Base
+import mailer.db.shared_answers  # noqa: F401 - registers the shared answers with Base
 from mailer.db.models import Base
 
 connection = context.config.attributes["connection"]
