@@ -71,6 +71,14 @@ POLL_FIELDS: Mapping[str, tuple[str, ...]] = {
         "closes", "deadline", "ends", "closing",
     ),
 }  # fmt: skip
+# The coordinator's wording of a shared answer (``JULKAISE``): the question and the
+# answer run over several lines each.
+SHARED_ANSWER_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "title": ("otsikko", "rubrik", "titel", "title"),
+    "question": ("kysymys", "fråga", "question"),
+    "answer": ("vastaus", "svar", "answer"),
+}
+SHARED_ANSWER_MULTILINE: frozenset[str] = frozenset({"question", "answer"})
 # Fields whose value may run over the following lines, up to the next key.
 MULTILINE: frozenset[str] = frozenset({"description"})
 # Fields given once per item; a numbered or bulleted list fills the first of them.
@@ -108,6 +116,13 @@ def _key(text: str) -> str:
 
 def _value(text: str) -> str:
     return text.strip().strip("*_").strip()
+
+
+def _key_line(line: str, lookup: Mapping[str, str]) -> tuple[str, str] | None:
+    """(field name, value) when ``line`` is one of the form's ``Key: value`` lines."""
+    match = _KEY_LINE.match(_LEAD.sub("", line).strip())
+    name = lookup.get(_key(match.group("key"))) if match is not None else None
+    return None if match is None or name is None else (name, _value(match.group("value")))
 
 
 class _Reader:
@@ -192,14 +207,24 @@ def parse_form(
         if not line.strip():
             reader.blank()
             continue
-        cleaned = _LEAD.sub("", line).strip()
-        match = _KEY_LINE.match(cleaned)
-        name = reader.lookup.get(_key(match.group("key"))) if match is not None else None
-        if match is not None and name is not None:
-            reader.key(name, _value(match.group("value")))
+        field_value = _key_line(line, reader.lookup)
+        if field_value is not None:
+            reader.key(*field_value)
             continue
         item = _LIST_ITEM.match(line)
         if item is not None and reader.list_item(_value(item.group("item"))):
             continue
         reader.other(line.strip())
     return reader.result()
+
+
+def split_at_form(text: str, fields: Mapping[str, Sequence[str]]) -> tuple[str, str]:
+    """(the text above the form's first key line, the form from that line on).
+
+    A reply may carry a message and a form at once (an answer to the asker, then
+    the shared answer's ``Kysymys:`` / ``Vastaus:``): the form is never relayed.
+    """
+    lookup = _key_lookup(fields)
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if _key_line(line, lookup)), len(lines))
+    return "\n".join(lines[:start]).rstrip(), "\n".join(lines[start:]).strip("\n")
