@@ -259,10 +259,8 @@ def draw(report: YearReport, templates: Templates, language: str) -> dict[str, b
 
 
 def chart_labels(templates: Templates, language: str) -> dict[str, str]:
-    """The words on the charts: ``report/chart_labels``, one ``key = text`` a line."""
-    text = templates.text(language, "report/chart_labels")
-    pairs = (line.partition("=") for line in text.splitlines() if "=" in line)
-    return {key.strip(): value.strip() for key, _, value in pairs}
+    """The words on the charts: ``report/chart_labels``."""
+    return templates.labels(language, "report/chart_labels")
 
 
 def render(

@@ -58,7 +58,7 @@ reply_to = "list"                          # list | author
 require_approval = false                   # joins need the coordinator's HYVÄKSY
 max_post_bytes = 5242880                   # larger posts are held for the coordinator
 max_recipients = 10                        # more To/Cc addresses than this: held
-hold_expiry_days = 14
+hold_expiry_days = 14                      # held posts and shared-answer previews wait this long
 confirm_expiry_days = 7
 dmarc_domains = []                         # author domains with p=reject/quarantine
 # base_url = "https://lista.example.fi"    # enables one-click unsubscribe (RFC 8058)

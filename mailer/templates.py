@@ -94,6 +94,11 @@ class Templates:
         context.setdefault("lang", lang)
         return self.env.get_template(f"{lang}/{name}.txt.j2").render(**context)
 
+    def labels(self, language: str | None, name: str) -> dict[str, str]:
+        """Words code puts together (chart labels, anonymising marks): ``key = text`` a line."""
+        pairs = (line.partition("=") for line in self.text(language, name).splitlines())
+        return {key.strip(): value.strip() for key, sep, value in pairs if sep}
+
     def names(self) -> list[str]:
         """Every message or fragment name, as found under the default language."""
         base = self.root / self.default_language

@@ -1,4 +1,5 @@
-"""Which ticket a message belongs to: by reply token, by thread, or by ``[#N]``.
+"""Which ticket a message belongs to: by reply token, by thread, or by ``[#N]``;
+and the ticket's history, one event per thing that happened to it.
 
 The token is the strongest tie (signed, survives clients that drop
 In-Reply-To); the thread headers come next; the subject reference is the last
@@ -9,16 +10,21 @@ from the sender.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailer.db.models import OutboxMessage, Ticket
+from mailer.db.models import OutboxMessage, Ticket, TicketEvent
 from mailer.inbound.message import InboundMessage
 from mailer.reply_tokens import ReplyTokens
 
+if TYPE_CHECKING:
+    from mailer.handlers.context import HandlerContext  # a cycle: routing finds tickets
+
 SUBJECT_REFERENCE = re.compile(r"\[#(\d{1,9})\]")
 TOKEN_KIND = "t"
+NO_SUBJECT = "-"  # a ticket's subject when the mail had none
 
 
 def ticket_from_token(session: Session, tokens: ReplyTokens, token: str) -> Ticket | None:
@@ -52,3 +58,17 @@ def find_ticket(
         if ticket is not None:
             return ticket, "subject reference"
     return None
+
+
+def record_event(ctx: HandlerContext, ticket: Ticket, kind: str, author: str, text: str) -> None:
+    """One line of the ticket's history, tied to the mail that caused it."""
+    ctx.session.add(
+        TicketEvent(
+            ticket_id=ticket.id,
+            kind=kind,
+            author=author,
+            text=text,
+            inbound_id=ctx.claim.id if ctx.claim else None,
+            created_at=ctx.now,
+        )
+    )

@@ -27,7 +27,8 @@ HELD_TOKEN = "h"
 BOUNCE_TOKEN = "b"
 
 
-def _store(ctx: HandlerContext, msg: InboundMessage, state: str, reasons: str) -> ListPost:
+def store(ctx: HandlerContext, msg: InboundMessage, state: str, reasons: str) -> ListPost:
+    """The post as the archive keeps it: what digests are built from and a held post waits in."""
     member = ctx.member(msg.sender) if msg.sender else None
     post = ListPost(
         message_id=msg.message_id,
@@ -48,7 +49,7 @@ def _store(ctx: HandlerContext, msg: InboundMessage, state: str, reasons: str) -
 
 def post(ctx: HandlerContext, msg: InboundMessage) -> None:
     """A post that passed every check goes out to the list."""
-    distribute(ctx, _store(ctx, msg, "accepted", ""), msg)
+    distribute(ctx, store(ctx, msg, "accepted", ""), msg)
 
 
 def _readers(ctx: HandlerContext) -> Iterator[Member]:
@@ -93,7 +94,7 @@ def distribute(ctx: HandlerContext, post: ListPost, msg: InboundMessage) -> None
 def hold(ctx: HandlerContext, msg: InboundMessage) -> None:
     """Hold for the coordinator with every reason; tell the author it waits."""
     reasons = ctx.decision.deferred
-    post = _store(ctx, msg, "held", "\n".join(reasons))
+    post = store(ctx, msg, "held", "\n".join(reasons))
     ctx.tell_coordinators(
         "moderation/held",
         kind="list-held",

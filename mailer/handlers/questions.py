@@ -4,22 +4,25 @@ Who may do what is decided here from the sender, never from the reference alone:
 a reference or token only says which ticket a mail is about. Only a coordinator's
 mail becomes an answer; the asker's own mail is a follow-up; anyone else's is a
 new question, so a forged reference can never put words in the network's mouth.
+The coordinator's one-word lines act on the ticket: ``SULJE``, ``AVAA``,
+``MUISTIINPANO``, and ``JULKAISE``, which asks for a preview of the ticket as
+an anonymised shared answer for the list (``shared_answers``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mailer.db.models import Ticket, TicketEvent
+from mailer.db.models import Ticket
+from mailer.handlers import shared_answers
 from mailer.handlers.context import HandlerContext
 from mailer.inbound.message import InboundMessage
 from mailer.matchers.coordinator import is_coordinator
 from mailer.outgoing.compose import Draft, OutgoingAttachment
 from mailer.parsing.commands import command_lines
+from mailer.parsing.forms import SHARED_ANSWER_FIELDS, split_at_form
 from mailer.parsing.language import guess_language
-from mailer.tickets import TOKEN_KIND, find_ticket
-
-NO_SUBJECT = "-"
+from mailer.tickets import NO_SUBJECT, TOKEN_KIND, find_ticket, record_event
 
 
 def _attachments(msg: InboundMessage) -> list[OutgoingAttachment]:
@@ -29,19 +32,6 @@ def _attachments(msg: InboundMessage) -> list[OutgoingAttachment]:
         for a in msg.attachments
         if not a.inline
     ]
-
-
-def _event(ctx: HandlerContext, ticket: Ticket, kind: str, author: str, text: str) -> None:
-    ctx.session.add(
-        TicketEvent(
-            ticket_id=ticket.id,
-            kind=kind,
-            author=author,
-            text=text,
-            inbound_id=ctx.claim.id if ctx.claim else None,
-            created_at=ctx.now,
-        )
-    )
 
 
 def _to_coordinators(
@@ -93,7 +83,7 @@ def new_question(ctx: HandlerContext, msg: InboundMessage) -> None:
     ctx.actions.append(f"open ticket #{ticket.id} for {msg.sender or 'an unknown sender'}")
     # A new question keeps its whole text: a member often forwards the very
     # thing they ask about (a council motion, a citizen's mail).
-    _event(ctx, ticket, "question", msg.sender, msg.text)
+    record_event(ctx, ticket, "question", msg.sender, msg.text)
     _to_coordinators(ctx, ticket, "questions/to_coordinator", msg.text, _attachments(msg))
     if msg.sender and ctx.may_auto_reply(msg.sender):
         rendered = ctx.templates.render(
@@ -137,7 +127,7 @@ def reply(ctx: HandlerContext, msg: InboundMessage) -> None:
 
 def _follow_up(ctx: HandlerContext, msg: InboundMessage, ticket: Ticket) -> None:
     text = msg.reply_text.strip() or msg.text.strip()
-    _event(ctx, ticket, "followup", msg.sender, text)
+    record_event(ctx, ticket, "followup", msg.sender, text)
     if ticket.state != "open":
         ctx.actions.append(f"reopen ticket #{ticket.id} ({ticket.state} before)")
     ticket.state, ticket.closed_at, ticket.updated_at = "open", None, ctx.now
@@ -151,35 +141,42 @@ def _coordinator_reply(ctx: HandlerContext, msg: InboundMessage, ticket: Ticket)
             "close": ctx.rules.words("ticket.close"),
             "reopen": ctx.rules.words("ticket.reopen"),
             "note": ctx.rules.words("ticket.note"),
+            "publish": ctx.rules.words("ticket.publish"),
         },
     )
+    wording = ""
+    if "publish" in commands:
+        answer, wording = split_at_form(answer, SHARED_ANSWER_FIELDS)
+    relayed = False
     if "note" in commands:
-        _event(ctx, ticket, "note", msg.sender, answer)
+        record_event(ctx, ticket, "note", msg.sender, answer)
         ctx.actions.append(f"note on ticket #{ticket.id}")
     elif answer:
-        _relay_answer(ctx, msg, ticket, answer)
+        relayed = _relay_answer(ctx, msg, ticket, answer)
     elif not commands:
         _tell_coordinator(ctx, msg, ticket, "nothing")
         return
     if "close" in commands:
         ticket.state, ticket.closed_at = "closed", ctx.now
-        _event(ctx, ticket, "close", msg.sender, "")
+        record_event(ctx, ticket, "close", msg.sender, "")
         ctx.actions.append(f"close ticket #{ticket.id}")
     elif "reopen" in commands:
         ticket.state, ticket.closed_at = "open", None
-        _event(ctx, ticket, "reopen", msg.sender, "")
+        record_event(ctx, ticket, "reopen", msg.sender, "")
         ctx.actions.append(f"reopen ticket #{ticket.id}")
     ticket.updated_at = ctx.now
-    if commands:
-        _tell_coordinator(
-            ctx, msg, ticket, "done", commands=sorted(commands), answered=bool(answer)
-        )
+    if "publish" in commands:  # after the answer: it may be the one to publish
+        shared_answers.preview_ticket(ctx, msg, ticket, wording, answered=relayed)
+    if commands - {"publish"}:
+        done = sorted(commands - {"publish"})
+        _tell_coordinator(ctx, msg, ticket, "done", commands=done, answered=relayed)
 
 
-def _relay_answer(ctx: HandlerContext, msg: InboundMessage, ticket: Ticket, answer: str) -> None:
+def _relay_answer(ctx: HandlerContext, msg: InboundMessage, ticket: Ticket, answer: str) -> bool:
+    """Send the answer to the asker; False when there is nobody to send it to."""
     if not ticket.requester_email:
         _tell_coordinator(ctx, msg, ticket, "no_requester")
-        return
+        return False
     rendered = ctx.templates.render(
         ticket.language,
         "questions/answer",
@@ -202,11 +199,12 @@ def _relay_answer(ctx: HandlerContext, msg: InboundMessage, ticket: Ticket, answ
         )
     )
     ticket.last_member_message_id = row.message_id
-    _event(ctx, ticket, "answer", msg.sender, answer)
+    record_event(ctx, ticket, "answer", msg.sender, answer)
     if ticket.first_answered_at is None:
         ticket.first_answered_at = ctx.now
     ticket.state = "answered"
     ctx.actions.append(f"relay the answer to {ticket.requester_email}")
+    return True
 
 
 def _tell_coordinator(

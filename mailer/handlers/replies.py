@@ -16,6 +16,7 @@ from mailer.handlers import (
     privacy,
     questions,
     registrations,
+    shared_answers,
     subscriptions,
 )
 from mailer.handlers.context import HandlerContext
@@ -30,6 +31,7 @@ BY_KIND: dict[str, TokenHandler] = {
     privacy.ERASE_TOKEN: privacy.confirm_erase,
     polls.PREVIEW_TOKEN: polls.coordinator_reply,
     polls.BALLOT_TOKEN: polls.vote,
+    shared_answers.SHARED_TOKEN: shared_answers.coordinator_reply,
     EVENT_TOKEN: events.coordinator_reply,
     INVITATION_TOKEN: registrations.invitation_reply,
     FEEDBACK_TOKEN: feedback.feedback_reply,

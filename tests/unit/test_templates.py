@@ -126,6 +126,31 @@ def _context() -> dict[str, object]:
         **_materials_context(),
         **_digests_context(),
         **_report_context(),
+        **_shared_answers_context(),
+    }
+
+
+def _shared_answers_context() -> dict[str, object]:
+    """The variables of the shared answers' templates (preview, receipt, refusals, the post)."""
+    shared = SimpleNamespace(
+        id=3,
+        title="Koulukuljetusten yhteiskilpailutus",
+        question="Onko kokemusta koulukuljetusten yhteiskilpailutuksesta?",
+        answer="Akaa kilpailutti koulu- ja asiointiliikenteen yhdessä.",
+        published_at=datetime(2027, 2, 3, 9, 0, tzinfo=UTC),
+    )
+    return {
+        "shared": shared,
+        "published": shared,
+        "post_subject": "[Verkosto] Jaettu vastaus: Koulukuljetusten yhteiskilpailutus",
+        "post_text": "KYSYMYS\n\nOnko kokemusta?\n\nVASTAUS\n\nOn.\n",
+        "missing": ["question", "answer"],
+        "form_errors": ["duplicate:question", "empty:answer", "empty:title"],
+        "readers": {"each": 30, "daily": 5, "weekly": 7},
+        "corrected": True,
+        "why": "published",
+        "recipients": 30,
+        "digest_readers": 12,
     }
 
 
