@@ -2,13 +2,14 @@
 
 It says what a member can act on: upcoming events with the member's own
 registration state, open polls the member has not answered (with the address
-to answer to), and material filed since their last update. A member whose
+to answer to), material filed since their last update, and the titles of the
+shared answers the coordinator published from the question queue since then
+(the answers themselves went out as list posts). A member whose
 list delivery is ``weekly`` gets the week's list posts in the same mail: one
 weekly mail, not two (``mailer/digests.py`` leaves weekly list digests to this
 job while ``[digests] weekly`` is on). Members with delivery ``none`` (a pause)
 get nothing; anyone may opt out by one mail ("ei viikkotiedotetta") and keeps
-the list posts they chose. The question queue has no shared answers yet, so
-the update has no section for them.
+the list posts they chose.
 
 It goes out at the list's digest hour on its weekly day (``last_due``), once
 per member: ``last_weekly_digest_at`` (and for posts the member's digest
@@ -39,6 +40,7 @@ from mailer.db.events import Event, Registration
 from mailer.db.materials import Material
 from mailer.db.models import ListPost, Member
 from mailer.db.polls import Ballot, Poll
+from mailer.db.shared_answers import SharedAnswer
 from mailer.digests import BOUNCE_TOKEN, MAX_POSTS, last_due
 from mailer.handlers.context import HandlerContext
 from mailer.handlers.polls import BALLOT_TOKEN
@@ -65,12 +67,13 @@ class _Group:
     language: str
     states: tuple[str, ...]  # the member's registration state per upcoming event, "" for none
     polls: tuple[int, ...]  # open polls the member has not answered
-    since: datetime | None  # material filed after this (None: no update sections)
+    since: datetime | None  # material and shared answers after this (None: no update sections)
     cursor: int | None  # list posts after this (None: not a weekly list reader)
 
 
 class _Week:
-    """What this run's mails are made of, read once; material and posts per cursor."""
+    """What this run's mails are made of, read once; what is new per ``since`` and posts
+    per cursor."""
 
     def __init__(self, session: Session, now: datetime) -> None:
         self.session = session
@@ -108,19 +111,28 @@ class _Week:
             )
         ):
             self.voted[voter].add(poll_id)
-        self._materials: dict[datetime, list[Material]] = {}
+        self._news: dict[datetime, tuple[list[Material], list[SharedAnswer]]] = {}
         self._posts: dict[int, list[ListPost]] = {}
 
-    def materials(self, since: datetime) -> list[Material]:
-        if since not in self._materials:
-            self._materials[since] = list(
-                self.session.scalars(
-                    select(Material)
-                    .where(Material.filed_at > since, Material.filed_at <= self.now)
-                    .order_by(Material.id)
-                )
+    def news(self, since: datetime) -> tuple[list[Material], list[SharedAnswer]]:
+        """Material filed and shared answers published after ``since``."""
+        if since not in self._news:
+            materials = self.session.scalars(
+                select(Material)
+                .where(Material.filed_at > since, Material.filed_at <= self.now)
+                .order_by(Material.id)
             )
-        return self._materials[since]
+            shared = self.session.scalars(
+                select(SharedAnswer)
+                .where(
+                    SharedAnswer.state == "published",
+                    SharedAnswer.published_at > since,
+                    SharedAnswer.published_at <= self.now,
+                )
+                .order_by(SharedAnswer.published_at)
+            )
+            self._news[since] = (list(materials), list(shared))
+        return self._news[since]
 
     def posts(self, cursor: int) -> list[ListPost]:
         if cursor not in self._posts:
@@ -175,9 +187,9 @@ def _render(
     sections = group.since is not None
     events = list(zip(week.events, group.states, strict=True)) if sections else []
     polls = [p for p in week.polls if p.id in group.polls]
-    materials = week.materials(group.since) if group.since is not None else []
+    materials, shared = week.news(group.since) if group.since is not None else ([], [])
     posts = week.posts(group.cursor) if group.cursor is not None else []
-    if not (events or polls or materials or posts):
+    if not (events or polls or materials or shared or posts):
         return None
     language = group.language
     opt_out = ctx.templates.text(language, "digests/weekly_off_word").strip()
@@ -189,6 +201,7 @@ def _render(
         events=events,
         polls=[(p, ctx.reply_address(BALLOT_TOKEN, p.id)) for p in polls],
         materials=materials,
+        shared_answers=shared,
         posts=posts,
         sections=sections,
         opt_out=opt_out,

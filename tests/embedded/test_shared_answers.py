@@ -143,6 +143,31 @@ def test_answer_publish_preview_send(embedded: Build) -> None:
         assert ticket is not None and ticket.state == "answered"
 
 
+def test_digest_readers_get_it_in_their_digests(embedded: Build) -> None:
+    """The daily reader finds the shared answer in the daily digest, the weekly reader in
+    the weekly update with the title under the new shared answers."""
+    env = _service(embedded)
+    forward = _ask(env)
+    _reply(env, forward, f"{ANSWER}\nJULKAISE")
+    env.deliver(gmail_reply(_preview(env), COORDINATOR, "LÄHETÄ"))
+    env.cycle()
+
+    env.app.clock.set(datetime(2027, 2, 8, 5, 5, tzinfo=UTC))  # Monday 07:05
+    env.cycle()
+    (daily,) = [m for m in env.received(BO) if "Jaettu vastaus" in _text(m)]
+    assert "Akaa kilpailutti" in _text(daily)
+    weekly = _one(env, CLARE, "weekly update")
+    text = _text(weekly)
+    assert "NEW SHARED ANSWERS\n  - Koulukuljetusten kilpailutus\n" in text
+    assert "LIST POSTS (1)" in text and "Akaa kilpailutti" in text
+    anna = _one(env, ANNA, "viikkotiedote")
+    assert "UUDET JAETUT VASTAUKSET\n  - Koulukuljetusten kilpailutus\n" in _text(anna)
+
+    env.app.clock.set(datetime(2027, 2, 15, 5, 5, tzinfo=UTC))  # the next Monday
+    env.cycle()
+    assert len(_with(env, ANNA, "viikkotiedote")) == 1  # nothing new: no second update
+
+
 def test_unanswered_ticket_cannot_be_published(embedded: Build) -> None:
     """JULKAISE alone on a question nobody has answered says so and sends nothing."""
     env = _service(embedded)

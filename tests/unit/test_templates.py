@@ -142,6 +142,7 @@ def _shared_answers_context() -> dict[str, object]:
     return {
         "shared": shared,
         "published": shared,
+        "shared_answers": [shared],
         "post_subject": "[Verkosto] Jaettu vastaus: Koulukuljetusten yhteiskilpailutus",
         "post_text": "KYSYMYS\n\nOnko kokemusta?\n\nVASTAUS\n\nOn.\n",
         "missing": ["question", "answer"],
