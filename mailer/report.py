@@ -29,13 +29,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailer import charts
 from mailer.db.events import Event
 from mailer.db.models import ListPost, Member, Organisation, Ticket
 from mailer.db.polls import Poll
+from mailer.db.shared_answers import SharedAnswer
 from mailer.events.summary import EventSummary, ratings, summarise
 from mailer.handlers.polls import Tally, tally
 from mailer.outgoing.compose import OutgoingAttachment
@@ -99,6 +100,7 @@ class YearReport:
     received: int
     answered: int
     median_hours: Decimal | None
+    shared_answers: int  # questions published to the list, anonymised
     posts: int
     posters: int  # distinct authors of accepted posts
     members_start: int
@@ -230,6 +232,14 @@ def build(session: Session, year: int, now: datetime, tz: ZoneInfo) -> YearRepor
         received=len(tickets),
         answered=sum(len(w) for w in waited.values()),
         median_hours=_median([h for w in waited.values() for h in w]),
+        shared_answers=session.scalar(
+            select(func.count()).where(
+                SharedAnswer.state == "published",
+                SharedAnswer.published_at >= start,
+                SharedAnswer.published_at < end,
+            )
+        )
+        or 0,
         posts=len(posts),
         posters=len({author.lower() for _, author in posts}),
         members_start=members_start,

@@ -23,6 +23,7 @@ from mailer.cli import main
 from mailer.db.events import Event, Feedback, Invitation, Registration
 from mailer.db.models import ListPost, Ticket
 from mailer.db.polls import Ballot, Poll, PollOption
+from mailer.db.shared_answers import SharedAnswer
 from mailer.roster import add_member
 
 from .conftest import COORDINATOR, NETWORK, Embedded
@@ -208,6 +209,28 @@ def seed(session: Session) -> None:
     _ticket(session, datetime(2025, 12, 31, 22, 30, tzinfo=UTC), None)
     _ticket(session, _at(2026, 2, 3, 9), timedelta(minutes=30))
     _ticket(session, _at(2025, 12, 31, 23, 0), timedelta(hours=1))
+    # Shared answers: 2 published in 2026; one in 2025 and a preview never sent are not.
+    session.flush()
+    first_ticket = session.scalars(select(Ticket.id).order_by(Ticket.id)).first()
+    assert first_ticket is not None
+    for state, published in (
+        ("published", _at(2026, 1, 11)),
+        ("published", _at(2026, 12, 31, 23)),
+        ("published", _at(2025, 12, 31, 23)),
+        ("preview", None),
+    ):
+        session.add(
+            SharedAnswer(
+                ticket_id=first_ticket,
+                state=state,
+                title="Kysymys",
+                question="?",
+                answer="!",
+                coordinator=COORDINATOR,
+                created_at=_at(2025, 12, 1),
+                published_at=published,
+            )
+        )
     # The list: 3 accepted posts by 2 authors; a held post is not list activity.
     _post(session, "a1@example.test", _at(2026, 3, 1))
     _post(session, "A1@example.test", _at(2026, 3, 2))
@@ -251,6 +274,7 @@ def test_every_figure_matches_the_seeded_year(seeded: Embedded) -> None:
         assert (feb.received, feb.answered, feb.median_hours) == (1, 1, Decimal("0.5"))
         assert all(m.received == 0 and m.median_hours is None for m in rest)
         assert (report.received, report.answered, report.median_hours) == (6, 4, Decimal("1.5"))
+        assert report.shared_answers == 2
         assert [m.posts for m in report.months] == [0, 0, 2, 0, 1, 0, 0, 0, 0, 0, 0, 0]
         assert (report.posts, report.posters) == (3, 2)
         assert (report.members_start, report.members_end) == (4, 5)
@@ -278,7 +302,7 @@ def test_text_report_reads_like_the_grant_report(seeded: Embedded) -> None:
     assert "- Tilastot: 2 (66,7 %)" in text
     assert (
         "Kysymyksiä 6, joista vastattu 4. Ensimmäiseen vastaukseen kului mediaanina 1,5 tuntia."
-        in text
+        " Niistä 2 julkaistiin listalla jaettuna vastauksena." in text
     )
     assert "- tammikuu: 5, 3, 2 h" in text and "- helmikuu: 1, 1, 0,5 h" in text
     assert "Listalle lähetettiin 3 viestiä 2 kirjoittajalta." in text

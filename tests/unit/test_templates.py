@@ -428,6 +428,7 @@ def _report_context() -> dict[str, object]:
         received=110,
         answered=99,
         median_hours=Decimal("2.5"),
+        shared_answers=4,
         posts=33,
         posters=12,
         members_start=100,
