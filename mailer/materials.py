@@ -20,7 +20,6 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
 from itertools import groupby
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -30,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from mailer.config import Settings
 from mailer.db.events import Event, Registration
-from mailer.db.materials import Material, megabytes
+from mailer.db.materials import Material
 from mailer.db.models import OutboxMessage
 from mailer.events.manage import EVENT_TOKEN, SCHEDULED
 from mailer.events.registry import registrations
@@ -135,10 +134,6 @@ def find_event(session: Session, reference: str) -> Event | list[Event]:
 class Refused:
     filename: str
     size: int
-
-    @property
-    def megabytes(self) -> Decimal:
-        return megabytes(self.size)
 
 
 @dataclass

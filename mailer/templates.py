@@ -7,9 +7,10 @@ not in a member's inbox.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,6 +20,9 @@ from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from mailer.config import LANGUAGES
+
+_KILOBYTE = 1024
+_MEGABYTE = 1024 * 1024  # as Windows and Outlook count them
 
 _DATETIME_FORMATS = {
     "fi": "EEE d.M.yyyy 'klo' H.mm",
@@ -31,6 +35,14 @@ _TIME_FORMATS = {"fi": "H.mm", "sv": "H.mm", "en": "H:mm"}
 def _format_decimal(value: Decimal, language: str = "fi") -> str:
     """E.g. "4,5" in Finnish and Swedish, "4.5" in English; a whole number without decimals."""
     return format_decimal(value, format="0.#", locale=language)
+
+
+def _format_size(size: int, language: str = "fi") -> str:
+    """A file size as Outlook shows it: whole kB below a megabyte ("13 kB" not "0,1 MB")."""
+    if size < _MEGABYTE:
+        return f"{max(1, math.ceil(size / _KILOBYTE))} kB"
+    megabytes = Decimal(size / _MEGABYTE).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    return f"{_format_decimal(megabytes, language)} MB"
 
 
 def _csv_cell(value: object) -> str:
@@ -63,6 +75,7 @@ class Templates:
         self.env.filters["datetime"] = self._format_datetime
         self.env.filters["span"] = self._format_span
         self.env.filters["decimal"] = _format_decimal
+        self.env.filters["filesize"] = _format_size
         self.env.filters["csv"] = _csv_cell
 
     def _format_datetime(self, value: datetime, language: str = "fi") -> str:

@@ -15,21 +15,12 @@ that is only indexed (no event, or filed long after it).
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mailer.db.events import Event
 from mailer.db.models import Base, UtcDateTime
-
-_MEGABYTE = Decimal(1024 * 1024)  # as Windows and Outlook count a "MB"
-_SMALLEST = Decimal("0.1")
-
-
-def megabytes(size: int) -> Decimal:
-    """A size to one decimal for people ("1,2 MB"); never shown as zero."""
-    return max(_SMALLEST, (size / _MEGABYTE).quantize(_SMALLEST, ROUND_HALF_UP))
 
 
 class Material(Base):
@@ -48,7 +39,3 @@ class Material(Base):
     delivery: Mapped[str] = mapped_column(String(10), default="none")  # see the module doc
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     event: Mapped[Event | None] = relationship(lazy="joined")
-
-    @property
-    def megabytes(self) -> Decimal:
-        return megabytes(self.size)

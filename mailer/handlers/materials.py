@@ -28,7 +28,7 @@ from sqlalchemy import select
 # loaded while ``mailer.materials`` may still be initialising (when it was imported first).
 from mailer import materials as bank
 from mailer.db.events import Event
-from mailer.db.materials import Material, megabytes
+from mailer.db.materials import Material
 from mailer.handlers import events, questions
 from mailer.handlers.context import HandlerContext
 from mailer.inbound.message import Attachment, InboundMessage
@@ -207,7 +207,7 @@ def _receipt(ctx: HandlerContext, msg: InboundMessage, filing: bank.Filing) -> N
         msg,
         "materials/receipt",
         filing=filing,
-        limit_megabytes=megabytes(materials.max_attachment_bytes),
+        limit_bytes=materials.max_attachment_bytes,
         send_days=materials.send_days,
     )
 

@@ -177,7 +177,7 @@ def test_oversize_attachment_refused_clearly(embedded: Build) -> None:
     (receipt,) = env.received(COORDINATOR)
     assert "1 liian suuri" in str(receipt["Subject"])
     text = _text(receipt)
-    assert "EI tallennettu" in text and "video.pdf (0,3 MB)" in text and "enintään 0,1 MB" in text
+    assert "EI tallennettu" in text and "video.pdf (293 kB)" in text and "enintään 98 kB" in text
     assert [m.filename for m in _materials(env)] == ["ohjelma.pdf"]
 
 

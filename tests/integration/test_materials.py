@@ -86,8 +86,8 @@ def test_file_with_oversize_refused_index_fetch_and_outsider(
     assert "tallennettu 1 tiedosto, 1 liian suuri" in str(receipt["Subject"])
     text = _body(receipt)
     assert "1. Joukkoliikenteen tilastot 2026 - kalvot.pdf" in text
-    assert "EI tallennettu" in text and "video.mp4 (0,3 MB)" in text
-    assert "enintään 0,2 MB liitettä kohden" in text
+    assert "EI tallennettu" in text and "video.mp4 (293 kB)" in text
+    assert "enintään 196 kB liitettä kohden" in text
     with app.db.transaction() as session:
         assert [m.filename for m in session.scalars(select(Material))] == ["kalvot.pdf"]
 

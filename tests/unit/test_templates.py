@@ -248,22 +248,20 @@ def _materials_context() -> dict[str, object]:
         id=3,
         title="Kilpailutuksen kokemuksia",
         filename="kalvot.pdf",
-        megabytes=Decimal("1.2"),
+        size=1_250_000,
         event_id=4,
     )
-    other = SimpleNamespace(
-        id=5, title="Tilastot 2026", filename="tilastot.xlsx", megabytes=Decimal("0.1")
-    )
+    other = SimpleNamespace(id=5, title="Tilastot 2026", filename="tilastot.xlsx", size=13)
     filing = SimpleNamespace(
         event=event,
         plan="pending",
         filed=[slides, other],
         duplicates=[other],
-        refused=[SimpleNamespace(filename="video.mp4", megabytes=Decimal("48.3"))],
+        refused=[SimpleNamespace(filename="video.mp4", size=50_600_000)],
     )
     return {
         "filing": filing,
-        "limit_megabytes": Decimal(20),
+        "limit_bytes": 20 * 1024 * 1024,
         "send_days": 30,
         "reference": "Seminaari",
         "candidates": [event],
@@ -378,6 +376,22 @@ def test_finnish_datetime() -> None:
     """Times are written the Finnish way in Finnish texts."""
     moment = datetime(2027, 2, 11, 11, 0, tzinfo=UTC)
     assert TEMPLATES.env.filters["datetime"](moment, "fi") == "to 11.2.2027 klo 13.00"
+
+
+@pytest.mark.parametrize(
+    ("size", "language", "shown"),
+    [
+        (13, "fi", "1 kB"),
+        (51_200, "sv", "50 kB"),
+        (1_048_575, "fi", "1024 kB"),
+        (1_250_000, "fi", "1,2 MB"),
+        (1_250_000, "en", "1.2 MB"),
+        (20 * 1024 * 1024, "sv", "20 MB"),
+    ],
+)
+def test_file_sizes_as_outlook_shows_them(size: int, language: str, shown: str) -> None:
+    """A 13-byte file is "1 kB", never "0,1 MB"; megabytes with the language's decimal mark."""
+    assert TEMPLATES.env.filters["filesize"](size, language) == shown
 
 
 def test_templates_are_files_not_code() -> None:
