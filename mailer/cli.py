@@ -382,12 +382,15 @@ def queue_list(
             query = select(Ticket).order_by(Ticket.id)
             if state:
                 query = query.where(Ticket.state == state)
+            tickets = session.scalars(query).all()
+            # A ticket written under a later --now is no younger than zero.
+            ages = {t.id: max(0, int((now - t.created_at).total_seconds())) for t in tickets}
             rows = [
                 {
                     "ref": t.id,
                     "state": t.state,
-                    "age": _age((now - t.created_at).total_seconds()),
-                    "age_seconds": int((now - t.created_at).total_seconds()),
+                    "age": _age(ages[t.id]),
+                    "age_seconds": ages[t.id],
                     "from": t.requester_email,
                     "name": t.requester_name,
                     "organisation": t.organisation,
@@ -398,7 +401,7 @@ def queue_list(
                     else None,
                     "failed_deliveries": failed.get(f"ticket:{t.id}", 0),
                 }
-                for t in session.scalars(query)
+                for t in tickets
             ]
     _print(
         rows,

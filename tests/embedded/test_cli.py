@@ -189,3 +189,17 @@ def test_members_add_remove_export_and_orgs(
     assert exported[0].startswith("email,name,organisation,language,delivery,role,state")
     assert exported[1].startswith("anna@akaa.example.test,Anna,Akaa,fi,weekly,member,left")
     assert main(["--config", config, "members", "remove", "nobody@example.test"]) == 2
+
+
+def test_queue_ages_never_negative(
+    tmp_path: Path, embedded: Build, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A question taken in under a later --now is listed as new, not '-4747 min' old."""
+    env = embedded()
+    config = _config(env, tmp_path)
+    env.deliver(b"From: a@example.test\nTo: verkosto@example.test\nSubject: Hei\n\nKysymys?\n")
+    assert main(["--config", str(config), "--now", "2031-01-01 12:00", "run", "--once"]) == 0
+    capsys.readouterr()
+    assert main(["--config", str(config), "queue", "list", "--json"]) == 0
+    (ticket,) = json.loads(capsys.readouterr().out)
+    assert ticket["age_seconds"] == 0 and ticket["age"] == "0 min"
