@@ -426,6 +426,26 @@ def _rating_only(line: str) -> bool:
     return all(w in _FILLERS or w in _SCALE_WORDS for w in _words(shadow.replace("#", " ")))
 
 
+_PARTS = re.compile(r"\s*(?:[,;]|\s[-\u2013\u2014]|[.!](?!\d))\s+")
+
+
+def _prose(line: str) -> str:
+    """The line without a rating clause at its start or end: "Arvosana 4, hyvä" -> "hyvä".
+
+    Only a clause that says nothing but the rating goes, so the feedback kept
+    for the report does not repeat the number the report already counts.
+    """
+    parts = _PARTS.split(line.strip())
+    if len(parts) < 2:
+        return line
+    if _rating_only(parts[0]):
+        return line.strip()[len(parts[0]) :].lstrip(" ,;-\u2013\u2014.!")
+    if _rating_only(parts[-1].rstrip(".!")):
+        cut = line.rstrip().rfind(parts[-1])
+        return line[:cut].rstrip(" ,;-\u2013\u2014")
+    return line
+
+
 def _candidates(line: str, in_answer: bool) -> Iterator[_Candidate]:
     stars = _ASTERISK_STARS.match(line)
     if stars is not None:
@@ -500,7 +520,7 @@ def parse_rating(text: str) -> RatingResult:
         candidates.extend(_candidates(item.content, in_answer))
         if _rating_only(item.content) or is_greeting(item.text):
             continue
-        kept_text.append(item.text)
+        kept_text.append(_prose(item.text))
         if in_answer:
             answers[item.section].append(item.content)
     rating, status, reason = _decide(candidates)

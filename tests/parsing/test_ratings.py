@@ -70,6 +70,12 @@ def test_sample_answers(sample: dict[str, Any]) -> None:
     assert result.improve == sample.get("improve", "")
 
 
+@pytest.mark.parametrize("sample", [p for p in _params() if "feedback" in p.values[0]])
+def test_sample_feedback(sample: dict[str, Any]) -> None:
+    """The free text kept for the report holds what was said, not the rating again."""
+    assert parse_rating(sample["text"]).text == sample["feedback"]
+
+
 def test_no_sample_records_a_wrong_rating() -> None:
     """A recorded rating is always the expected one: asking back is fine, guessing is not."""
     wrong = []
