@@ -31,8 +31,8 @@ from mailer.outgoing.fanout import Copy, enqueue_raw
 from mailer.outgoing.list_copy import list_id, unsubscribe_mailto
 from mailer.reply_tokens import ReplyTokens
 from mailer.templates import Templates
+from mailer.verp import return_path
 
-BOUNCE_TOKEN = "b"
 MAX_POSTS = 200
 
 
@@ -151,7 +151,7 @@ def send_digests(
                 copies=[
                     Copy(
                         m.email,
-                        network.sub_address(f"bounce-{tokens.make(BOUNCE_TOKEN, m.id)}"),
+                        return_path(network, tokens, m.id),
                     )
                     for m in group
                 ],

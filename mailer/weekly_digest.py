@@ -41,13 +41,14 @@ from mailer.db.materials import Material
 from mailer.db.models import ListPost, Member
 from mailer.db.polls import Ballot, Poll
 from mailer.db.shared_answers import SharedAnswer
-from mailer.digests import BOUNCE_TOKEN, MAX_POSTS, last_due
+from mailer.digests import MAX_POSTS, last_due
 from mailer.handlers.context import HandlerContext
 from mailer.handlers.polls import BALLOT_TOKEN
 from mailer.materials import MATERIALS_ADDRESS
 from mailer.outgoing.compose import Draft, OutgoingAttachment, compose
 from mailer.outgoing.fanout import Copy, enqueue_raw
 from mailer.outgoing.list_copy import list_id, unsubscribe_mailto
+from mailer.verp import return_path
 
 CHUNK = 500  # ids per UPDATE ... WHERE id IN (...)
 WEEK = timedelta(days=7)  # a first update lists the material of the week before it
@@ -292,7 +293,7 @@ def send_weekly_digests(ctx: HandlerContext) -> WeeklyStats:
                 copies=[
                     Copy(
                         email,
-                        network.sub_address(f"bounce-{ctx.tokens.make(BOUNCE_TOKEN, member_id)}"),
+                        return_path(network, ctx.tokens, member_id),
                         f"To: {formataddr((name, email))}\r\n",
                     )
                     for member_id, email, name in members

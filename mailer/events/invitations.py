@@ -36,6 +36,7 @@ from mailer.db.events import Event, Invitation
 from mailer.db.models import Member, OutboxMessage, OutboxRecipient, UtcDateTime
 from mailer.events import ical
 from mailer.outgoing.compose import LOOP_HEADER, one_line
+from mailer.verp import return_path
 
 if TYPE_CHECKING:
     from mailer.handlers.context import HandlerContext  # a cycle: handlers use events
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("mailer.events")
 
 INVITATION_TOKEN = "i"  # a reply to any mail about an event: registration or cancellation
-BOUNCE_TOKEN = "b"  # the VERP token list mail uses, so bounces score the member
 CHUNK = 1000
 ICS_NAME = "kutsu.ics"
 
@@ -254,7 +254,7 @@ def send_calendar_mail(
                 }
             )
             envelope = (
-                network.sub_address(f"bounce-{ctx.tokens.make(BOUNCE_TOKEN, invitee.member_id)}")
+                return_path(network, ctx.tokens, invitee.member_id)
                 if invitee.member_id is not None
                 else network.sub_address("bounce")
             )

@@ -14,9 +14,8 @@ from mailer.db.models import Bounce, Member
 from mailer.handlers.context import HandlerContext
 from mailer.inbound.message import InboundMessage
 from mailer.outgoing.compose import Draft
+from mailer.verp import MEMBER_TOKEN, PROBE_TOKEN, return_path
 
-MEMBER_TOKEN = "b"
-PROBE_TOKEN = "p"
 PERMANENT, TEMPORARY = 1.0, 0.25
 
 
@@ -88,7 +87,7 @@ def _probe(ctx: HandlerContext, member: Member) -> None:
             automatic=True,
             language=member.language,
         ),
-        envelope_from=network.sub_address(f"bounce-{ctx.tokens.make(PROBE_TOKEN, member.id)}"),
+        envelope_from=return_path(network, ctx.tokens, member.id, PROBE_TOKEN),
     )
     member.probe_sent_at = ctx.now
     ctx.actions.append(f"probe {member.email} (bounce score {member.bounce_score:g})")

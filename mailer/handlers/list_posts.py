@@ -21,10 +21,10 @@ from mailer.outgoing.compose import Draft, OutgoingAttachment
 from mailer.outgoing.fanout import Copy, enqueue_raw
 from mailer.outgoing.list_copy import build_list_copy, personal_headers
 from mailer.parsing.commands import command_lines
+from mailer.verp import return_path
 from mailer.web import UNSUBSCRIBE_TOKEN
 
 HELD_TOKEN = "h"
-BOUNCE_TOKEN = "b"
 
 
 def store(ctx: HandlerContext, msg: InboundMessage, state: str, reasons: str) -> ListPost:
@@ -67,7 +67,7 @@ def distribute(ctx: HandlerContext, post: ListPost, msg: InboundMessage) -> None
     copies = [
         Copy(
             address=member.email,
-            envelope_from=network.sub_address(f"bounce-{ctx.tokens.make(BOUNCE_TOKEN, member.id)}"),
+            envelope_from=return_path(network, ctx.tokens, member.id),
             headers=personal_headers(
                 network, settings, ctx.tokens.make(UNSUBSCRIBE_TOKEN, member.id)
             ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import tomllib
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -198,8 +199,8 @@ def test_queue_ages_never_negative(
     env = embedded()
     config = _config(env, tmp_path)
     env.deliver(b"From: a@example.test\nTo: verkosto@example.test\nSubject: Hei\n\nKysymys?\n")
-    assert main(["--config", str(config), "--now", "2031-01-01 12:00", "run", "--once"]) == 0
-    capsys.readouterr()
+    env.app.clock.set(datetime(2031, 1, 1, 10, tzinfo=UTC))  # as `--now "2031-01-01 12:00"`
+    env.cycle()
     assert main(["--config", str(config), "queue", "list", "--json"]) == 0
     (ticket,) = json.loads(capsys.readouterr().out)
     assert ticket["age_seconds"] == 0 and ticket["age"] == "0 min"
