@@ -12,6 +12,7 @@ import asyncio
 import mailbox
 import smtplib
 import tempfile
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -36,6 +37,11 @@ NETWORK = "verkosto@example.test"
 COORDINATOR = "koordinaattori@example.test"
 MEMBER = "liisa.laine@uusikaupunki.example.test"
 NEWCOMER = "pekka.virtanen@akaa.example.test"
+NAMES = {
+    COORDINATOR: "Koordinaattori",
+    MEMBER: "Liisa Laine",
+    NEWCOMER: "Pekka Virtanen",
+}
 ROSTER = f"""email,name,organisation,language
 {MEMBER},Liisa Laine,Uusikaupunki,fi
 anders.berg@jakobstad.example.test,Anders Berg,Pietarsaari / Jakobstad,sv
@@ -149,70 +155,86 @@ def run_demo(directory: Path | None, console: Console) -> None:
     console.print(f"\nThe demo's files (config, database, every Maildir) are in {root}")
 
 
-def _cycle(service: App) -> None:
-    asyncio.run(Daemon(service).run_once())
+@dataclass
+class _Walk:
+    """The demo's running state: what is shown, and one step = mail in, a cycle, inboxes out."""
+
+    console: Console
+    root: Path
+    service: App
+    port: int
+    seen: set[str] = field(default_factory=set)
+
+    def step(self, title: str) -> None:
+        self.console.rule(title)
+
+    def deliver(self, msg: EmailMessage, *show: str) -> None:
+        """Send ``msg`` to the network, run one cycle, print what reached ``show``."""
+        _send(self.port, msg)
+        self.cycle(*show)
+
+    def cycle(self, *show: str) -> None:
+        asyncio.run(Daemon(self.service).run_once())
+        for address in show:
+            _show(self.console, self.root, address, self.seen)
+
+    def newest(self, address: str, subject: str) -> EmailMessage:
+        """The latest mail in the inbox whose subject starts so (other mail arrives too)."""
+        found = [m for m in _inbox(self.root, address) if str(m["Subject"]).startswith(subject)]
+        return found[-1]
+
+    def at(self, moment: datetime) -> None:
+        self.service.clock.set(moment)
 
 
 def _walk(console: Console, root: Path, service: App, port: int) -> None:
-    seen: set[str] = set()
+    walk = _Walk(console, root, service, port)
     roster = root / "roster.csv"
     roster.write_text(ROSTER, encoding="utf-8")
     with service.db.transaction() as session:
         report = import_csv(session, roster, "fi", service.clock.now())
-    console.rule("1. The roster is imported (mailer members import)")
+    walk.step("1. The roster is imported (mailer members import)")
     console.print(f"{report.added} members added")
+    _walk_question(walk)
+    _walk_join(walk)
+    _walk_poll(walk)
+    _walk_event(walk)
 
-    console.rule("2. A member asks a question; the service acknowledges and forwards it")
-    _send(port, _question())
-    _cycle(service)
-    _show(console, root, MEMBER, seen)
-    _show(console, root, COORDINATOR, seen)
 
-    console.rule("3. The coordinator presses Reply in Outlook and answers above the quote")
-    forward = _inbox(root, COORDINATOR)[-1]
-    _send(
-        port,
-        _outlook_reply(
-            forward,
-            "Hei Liisa,\n\nAkaa kilpailutti molemmat yhdessä 2025. Kysyn heiltä "
-            "asiakirjat ja laitan ne sinulle.\n\nTerveisin\nKoordinaattori",
-            COORDINATOR,
-            "Koordinaattori",
-        ),
+def _walk_question(walk: _Walk) -> None:
+    """A member's question from the acknowledgement to SULJE and the queue."""
+    walk.step("2. A member asks a question; the service acknowledges and forwards it")
+    walk.deliver(_question(), MEMBER, COORDINATOR)
+
+    walk.step("3. The coordinator presses Reply in Outlook and answers above the quote")
+    answer = (
+        "Hei Liisa,\n\nAkaa kilpailutti molemmat yhdessä 2025. Kysyn heiltä "
+        "asiakirjat ja laitan ne sinulle.\n\nTerveisin\nKoordinaattori"
     )
-    _cycle(service)
-    _show(console, root, MEMBER, seen)
+    walk.deliver(_reply(walk.newest(COORDINATOR, "[#1]"), answer, COORDINATOR), MEMBER)
 
-    console.rule("4. The member follows up by replying; it joins the same question")
-    answer = _inbox(root, MEMBER)[-1]
-    _send(port, _outlook_reply(answer, "Kiitos! Odotan asiakirjoja.", MEMBER, "Liisa Laine"))
-    _cycle(service)
-    _show(console, root, COORDINATOR, seen)
+    walk.step("4. The member follows up by replying; it joins the same question")
+    answered = walk.newest(MEMBER, "Re: [#1]")
+    walk.deliver(_reply(answered, "Kiitos! Odotan asiakirjoja.", MEMBER), COORDINATOR)
 
-    console.rule("5. The coordinator closes the question with a line SULJE")
-    followup = _inbox(root, COORDINATOR)[-1]
-    _send(port, _outlook_reply(followup, "SULJE", COORDINATOR, "Koordinaattori"))
-    _cycle(service)
-    _show(console, root, COORDINATOR, seen)
-    _show(console, root, MEMBER, seen)
+    walk.step("5. The coordinator closes the question with a line SULJE")
+    followup = walk.newest(COORDINATOR, "[#1] Lisäys")
+    walk.deliver(_reply(followup, "SULJE", COORDINATOR), COORDINATOR, MEMBER)
 
-    console.rule("6. The queue as the coordinator sees it (mailer queue list)")
-    with service.db.transaction() as session:
+    walk.step("6. The queue as the coordinator sees it (mailer queue list)")
+    with walk.service.db.transaction() as session:
         for ticket in session.scalars(select(Ticket).order_by(Ticket.id)):
-            console.print(
+            walk.console.print(
                 escape(
                     f"#{ticket.id}  {ticket.state:<8}  {ticket.requester_email}  "
                     f"{ticket.organisation}  {ticket.subject}"
                 )
             )
-    _walk_join(console, root, service, port, seen)
-    _walk_poll(console, root, service, port, seen)
-    _walk_event(console, root, service, port, seen)
 
 
-def _mail(sender: str, name: str, to: str, subject: str, text: str) -> EmailMessage:
+def _mail(sender: str, to: str, subject: str, text: str) -> EmailMessage:
     msg = EmailMessage()
-    msg["From"] = f"{name} <{sender}>"
+    msg["From"] = f"{NAMES[sender]} <{sender}>"
     msg["To"] = to
     msg["Subject"] = subject
     msg["Message-ID"] = make_msgid(domain=sender.split("@")[1])
@@ -220,118 +242,77 @@ def _mail(sender: str, name: str, to: str, subject: str, text: str) -> EmailMess
     return msg
 
 
-def _newest(root: Path, address: str, subject: str) -> EmailMessage:
-    """The latest mail in the inbox whose subject starts so (other mail arrives too)."""
-    return [m for m in _inbox(root, address) if str(m["Subject"]).startswith(subject)][-1]
+def _reply(to_us: EmailMessage, text: str, sender: str) -> EmailMessage:
+    return _outlook_reply(to_us, text, sender, NAMES[sender])
 
 
-def _walk_join(console: Console, root: Path, service: App, port: int, seen: set[str]) -> None:
+def _walk_join(walk: _Walk) -> None:
     """Double opt-in: a newcomer writes 'liity', confirms by replying, is welcomed."""
-    console.rule("7. A newcomer writes 'liity'; the service asks them to confirm by replying")
-    _send(port, _mail(NEWCOMER, "Pekka Virtanen", NETWORK, "liity", "Hei, haluan listalle.\n"))
-    _cycle(service)
-    _show(console, root, NEWCOMER, seen)
+    walk.step("7. A newcomer writes 'liity'; the service asks them to confirm by replying")
+    walk.deliver(_mail(NEWCOMER, NETWORK, "liity", "Hei, haluan listalle.\n"), NEWCOMER)
 
-    console.rule("8. The newcomer replies 'Kyllä'; they are on the list and get the welcome")
-    request = _newest(root, NEWCOMER, "Vahvista")
-    _send(port, _outlook_reply(request, "Kyllä", NEWCOMER, "Pekka Virtanen"))
-    _cycle(service)
-    _show(console, root, NEWCOMER, seen)
+    walk.step("8. The newcomer replies 'Kyllä'; they are on the list and get the welcome")
+    walk.deliver(_reply(walk.newest(NEWCOMER, "Vahvista"), "Kyllä", NEWCOMER), NEWCOMER)
 
 
-def _walk_poll(console: Console, root: Path, service: App, port: int, seen: set[str]) -> None:
+def _walk_poll(walk: _Walk) -> None:
     """A topic vote: form, preview, LÄHETÄ, a ballot answered in words, the result."""
-    tz = service.settings.network.tz
-    closes = (service.clock.now().astimezone(tz) + timedelta(days=7)).date()
-    console.rule("9. The coordinator mails a poll form to verkosto+aanestys@; a preview returns")
+    tz = walk.service.settings.network.tz
+    closes = (walk.service.clock.now().astimezone(tz) + timedelta(days=7)).date()
+    walk.step("9. The coordinator mails a poll form to verkosto+aanestys@; a preview returns")
     form = (
         "Kysymys: Mikä on kevään webinaarin aihe?\n"
         "1. Joukkoliikenteen tilastot\n2. Kutsutaksit ja asiointiliikenne\n"
         "3. Koulukuljetusten kilpailutus\nValintoja enintään: 2\n"
         f"Päättyy: {closes.day}.{closes.month}.{closes.year} klo 16\n"
     )
-    form_address = service.settings.network.sub_address("aanestys")
-    _send(port, _mail(COORDINATOR, "Koordinaattori", form_address, "Äänestys", form))
-    _cycle(service)
-    _show(console, root, COORDINATOR, seen)
+    form_address = walk.service.settings.network.sub_address("aanestys")
+    walk.deliver(_mail(COORDINATOR, form_address, "Äänestys", form), COORDINATOR)
 
-    console.rule("10. LÄHETÄ: every member gets the ballot; Liisa answers 'kakkonen ja tilastot'")
-    _send(
-        port,
-        _outlook_reply(
-            _newest(root, COORDINATOR, "Esikatselu"), "LÄHETÄ", COORDINATOR, "Koordinaattori"
-        ),
-    )
-    _cycle(service)
-    _show(console, root, COORDINATOR, seen)
-    ballot = _newest(root, MEMBER, "Äänestys")
-    _show(console, root, MEMBER, seen)
-    _send(port, _outlook_reply(ballot, "kakkonen ja tilastot\n\nLiisa", MEMBER, "Liisa Laine"))
-    _cycle(service)
-    _show(console, root, MEMBER, seen)
+    walk.step("10. LÄHETÄ: every member gets the ballot; Liisa answers 'kakkonen ja tilastot'")
+    preview = walk.newest(COORDINATOR, "Esikatselu")
+    walk.deliver(_reply(preview, "LÄHETÄ", COORDINATOR), COORDINATOR, MEMBER)
+    ballot = walk.newest(MEMBER, "Äänestys")
+    walk.deliver(_reply(ballot, "kakkonen ja tilastot\n\nLiisa", MEMBER), MEMBER)
 
-    console.rule("11. At the deadline (the clock moved on) the result goes out")
-    service.clock.set(datetime.combine(closes, time(16, 5), tzinfo=tz))
-    _cycle(service)
-    _show(console, root, COORDINATOR, seen)
-    _show(console, root, MEMBER, seen)
+    walk.step("11. At the deadline (the clock moved on) the result goes out")
+    walk.at(datetime.combine(closes, time(16, 5), tzinfo=tz))
+    walk.cycle(COORDINATOR, MEMBER)
 
 
-def _walk_event(console: Console, root: Path, service: App, port: int, seen: set[str]) -> None:
+def _walk_event(walk: _Walk) -> None:
     """A webinar from the coordinator's form to the rating summary, the clock moved on."""
-    tz = service.settings.network.tz
-    day = (service.clock.now().astimezone(tz) + timedelta(days=30)).date()
+    tz = walk.service.settings.network.tz
+    day = (walk.service.clock.now().astimezone(tz) + timedelta(days=30)).date()
     start = datetime.combine(day, time(13, 0), tzinfo=tz)
 
-    console.rule(
-        "12. The coordinator mails an event form to verkosto+tapahtuma@; a preview returns"
-    )
+    walk.step("12. The coordinator mails an event form to verkosto+tapahtuma@; a preview returns")
     form = (
         f"Hei,\n\nOtsikko: Kilpailutuksen kokemuksia\nAika: {day.day}.{day.month}.{day.year} "
         "klo 13-14\nLinkki: https://teams.example/l/kilpailutus\nKysymys: Mistä kunnasta olet?"
         "\n\nTerveisin\nKoordinaattori\n"
     )
-    form_address = service.settings.network.sub_address("tapahtuma")
-    _send(port, _mail(COORDINATOR, "Koordinaattori", form_address, "Webinaari", form))
-    _cycle(service)
-    _show(console, root, COORDINATOR, seen)
+    form_address = walk.service.settings.network.sub_address("tapahtuma")
+    walk.deliver(_mail(COORDINATOR, form_address, "Webinaari", form), COORDINATOR)
 
-    console.rule("13. LÄHETÄ: every member gets an invitation with a calendar entry")
-    preview = _newest(root, COORDINATOR, "Esikatselu")
-    _send(port, _outlook_reply(preview, "LÄHETÄ", COORDINATOR, "Koordinaattori"))
-    _cycle(service)
-    _show(console, root, MEMBER, seen)
-    _show(console, root, COORDINATOR, seen)
+    walk.step("13. LÄHETÄ: every member gets an invitation with a calendar entry")
+    preview = walk.newest(COORDINATOR, "Esikatselu")
+    walk.deliver(_reply(preview, "LÄHETÄ", COORDINATOR), MEMBER, COORDINATOR)
 
-    console.rule("14. The member replies 'Ilmoittaudun' with the answer on the next line")
-    invitation = _newest(root, MEMBER, "Kutsu")
-    _send(port, _outlook_reply(invitation, "Ilmoittaudun\nUusikaupunki", MEMBER, "Liisa Laine"))
-    _cycle(service)
-    _show(console, root, MEMBER, seen)
+    walk.step("14. The member replies 'Ilmoittaudun' with the answer on the next line")
+    invitation = walk.newest(MEMBER, "Kutsu")
+    walk.deliver(_reply(invitation, "Ilmoittaudun\nUusikaupunki", MEMBER), MEMBER)
 
-    console.rule("15. A day before the webinar (the clock moved on): a reminder to registrants")
-    service.clock.set(start - timedelta(days=1))
-    _cycle(service)
-    _show(console, root, MEMBER, seen)
+    walk.step("15. A day before the webinar (the clock moved on): a reminder to registrants")
+    walk.at(start - timedelta(days=1))
+    walk.cycle(MEMBER)
 
-    console.rule("16. After the webinar: the rating request; the member answers '4,5'")
-    service.clock.set(start + timedelta(hours=3))
-    _cycle(service)
-    request = _newest(root, MEMBER, "Palaute")
-    _show(console, root, MEMBER, seen)
-    _send(
-        port,
-        _outlook_reply(
-            request,
-            "4,5\nParasta: Akaan esimerkki\nKehitettävää: enemmän aikaa kysymyksille",
-            MEMBER,
-            "Liisa Laine",
-        ),
-    )
-    _cycle(service)
-    _show(console, root, MEMBER, seen)
+    walk.step("16. After the webinar: the rating request; the member answers '4,5'")
+    walk.at(start + timedelta(hours=3))
+    walk.cycle(MEMBER)
+    rating = "4,5\nParasta: Akaan esimerkki\nKehitettävää: enemmän aikaa kysymyksille"
+    walk.deliver(_reply(walk.newest(MEMBER, "Palaute"), rating, MEMBER), MEMBER)
 
-    console.rule("17. When the feedback closes, the coordinator gets the summary")
-    service.clock.set(start + timedelta(days=16))
-    _cycle(service)
-    _show(console, root, COORDINATOR, seen)
+    walk.step("17. When the feedback closes, the coordinator gets the summary")
+    walk.at(start + timedelta(days=16))
+    walk.cycle(COORDINATOR)
