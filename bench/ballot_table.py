@@ -52,9 +52,7 @@ def main() -> int:
     print(f"{'sample':<40} {'poll':<9} {'reply':<{TEXT_WIDTH}} {'expected':<20} {'got':<20}")
     for sample in data["ballot"]:
         poll = polls[sample["poll"]]
-        result = parse_ballot(
-            sample["text"], poll["options"], poll["max_choices"], poll.get("letters", False)
-        )
+        result = parse_ballot(sample["text"], poll["options"], poll["max_choices"])
         expected, got = _expected(sample), _got(result)
         rows += 1
         matched += expected == got

@@ -345,7 +345,8 @@ def vote(ctx: HandlerContext, msg: InboundMessage, poll_id: int) -> None:
             reply_to=reply_to,
             poll=poll,
             reason=result.reason,
-            understood=list(result.understood),
+            understood=list(result.written),
+            by_letter=result.by_letter,
         )
         ctx.actions.append(f"ask {msg.sender} to clarify: {result.reason}")
         return

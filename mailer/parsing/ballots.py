@@ -1,13 +1,15 @@
 """Which options a member chose, read from their reply to a ballot.
 
-The ballot mail lists the options numbered 1..N (or lettered A..) and asks for
-the choices by number. People answer however they like, in Finnish, Swedish or
-English whatever their own language: "2 ja 4", "#2", "Nro 3", "Kakkonen 👍",
-"Jag röstar på 3", "I'd vote for 2 and 5", "B", or the option's own words
-("tilastot", "koulukuljetuksista"). A wrong ballot in the result is worse than
-a question back, so the rule is: record choices only when every choice is
-clearly meant and nothing in the reply speaks against it; otherwise return a
-reason code and record nothing (the handler asks back in the member's language).
+The ballot mail lists the options numbered 1..N and asks for the choices by
+number. People answer however they like, in Finnish, Swedish or English
+whatever their own language: "2 ja 4", "#2", "Nro 3", "Kakkonen 👍", "Jag röstar
+på 3", "I'd vote for 2 and 5", the option's own words ("tilastot",
+"koulukuljetuksista"), or a letter for its place in the list ("B", "b ja d",
+"Vaihtoehto B"): many think of a list as A, B, C whatever it is numbered with.
+A wrong ballot in the result is worse than a question back, so the rule is:
+record choices only when every choice is clearly meant and nothing in the reply
+speaks against it; otherwise return a reason code and record nothing (the
+handler asks back in the member's language).
 
 How a reply is read:
 
@@ -56,6 +58,14 @@ How a reply is read:
   it is unambiguous: the part after the marker is read alone and replaces what
   came before if that was one choice, or if the correction names at least as
   many ("2 ja 4, ei kun 3" asks back: 3 instead of 4, or 3 alone?).
+* A letter is read as the option in that place (A the first), and only
+  where it can be nothing else: alone or in a list of letters in its clause
+  ("B", "b, d", "B kiitos"), after an option word ("Vaihtoehto B") or a voting
+  word ("Valitsen C"). The English "I" is never a choice, "a" before a word is
+  an article, "B-luokan" a word; a closing on the vote's own line ("B, t.
+  Matti") ends the reply there, and a name line with initials ("A. Virtanen",
+  "M. V.", "-M") is a signature. Letters and digits in one reply ("B ja 4")
+  ask back: the writer may be counting from another list than the ballot's.
 * "Kaikki" / "alla" / "all", alone ("Kaikki!", "All of them", "Kaikki kolme")
   or after a voting word ("äänestän kaikkia"), chooses every option; with
   ``max_choices`` below the number of options that is too many ("too_many").
@@ -98,6 +108,7 @@ Reason = Literal[
     "negation",  # "ei 2", "inte 3", "not 4", "kaikki paitsi 3"
     "correction",  # "2 ja 4, ei kun 3": which of the earlier choices is replaced is unclear
     "ambiguous",  # an option word that fits two options equally
+    "mixed",  # "B ja 4": letters and numbers in one reply
     "unreadable",  # numbers or words that may or may not be choices, or that disagree
 ]
 
@@ -110,6 +121,14 @@ class BallotResult:
     status: Status
     reason: Reason
     understood: tuple[int, ...]  # what was read (may hold 7 of 5), for the clarify message
+    by_letter: bool = False  # the choices were written as letters ("B ja D")
+
+    @property
+    def written(self) -> tuple[str, ...]:
+        """``understood`` as the member wrote it ("B", "D" or "2", "4"), to show it back."""
+        if self.by_letter:
+            return tuple(chr(ord("A") + choice - 1) for choice in self.understood)
+        return tuple(str(choice) for choice in self.understood)
 
 
 class _K(Enum):
@@ -143,6 +162,7 @@ class _Tok:
     text: str
     value: int = 0  # REF, COUNT
     weak: bool = False  # REF read from an ordinary word (ordinal, cardinal, letter)
+    letter: bool = False  # REF written as a letter ("B")
     digit: bool = False  # REF written in digits
     cardinal: bool = False  # REF from a cardinal word ("kaksi", "two")
     options: frozenset[int] = frozenset()  # WORD
@@ -301,6 +321,15 @@ _CARDINALS = {
     "ett": 1, "två": 2, "tre": 3, "fyra": 4, "fem": 5, "sex": 6,
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
 }  # fmt: skip
+# Words that never follow the English article, so an "a" before them is a letter
+# ("A kiitos", "A please", "A on paras").
+_NO_ARTICLE_BEFORE = frozenset(
+    {
+        "on", "ovat", "olisi", "är", "vore", "is", "would", "sounds", "kiitos", "kiitti",
+        "kiitoksia", "tack", "tackar", "thanks", "please", "pls", "too", "also", "myös",
+        "också", "gärna", "for", "för", "eli", "dvs", "ie",
+    }
+)  # fmt: skip
 # Function words that tell a Swedish text, where "en" is "a", from a Finnish one.
 _SWEDISH = frozenset(
     {"jag", "och", "är", "det", "på", "att", "som", "röstar", "väljer", "alternativ", "vi"}
@@ -317,6 +346,14 @@ _TRAILING = " \t.,;:!"
 # and reading it would only find more to doubt.
 _OWN_TEXT_MAX = 10_000
 _NAME_WORDS_MAX = 4
+# Where a closing may begin on the vote's own line: after a sentence or a comma
+# ("B, t. Matti", "2. Terveisin Matti"), or at "t." before a name ("B kiitos t. Matti").
+_INLINE_CLOSING = re.compile(r"(?<=[.!?,;])\s+|\s+(?=t[.:]\s*[^\W\d_])", re.IGNORECASE)
+# A line that opens with a choice: "4 soita...", "-D, puh. ...", but not "A. Virtanen".
+_VOTE_FIRST = re.compile(r"[-*\u2022\s]*(?:\d{1,2}|[^\W\d_])(?:[\s,!]|$)")
+_INITIAL = re.compile(r"[A-ZÅÄÖ]\.")
+# "-M", "/MV", "-Matti V." (or an en dash); its start alone ("-D ...") is an item of a list.
+_DASH_NAME = re.compile(r"[-/\u2013\u2014][^\W\d_](?:[^\d\s]{0,29}(?:\s[^\d\s]{1,30}){0,2})?")
 
 # --- numbers that are something else ---------------------------------------------------
 
@@ -403,20 +440,17 @@ _TOKEN = re.compile(
 )
 
 
-def parse_ballot(
-    text: str, options: Sequence[str], max_choices: int, letters: bool = False
-) -> BallotResult:
+def parse_ballot(text: str, options: Sequence[str], max_choices: int) -> BallotResult:
     """Read the choices in a reply to a ballot of ``options`` (numbered from 1).
 
-    ``letters``: the ballot labelled the options A, B, ... so single letters are
-    read too (digits always are). Never raises on odd text; raises ValueError
-    for a ballot without options or a ``max_choices`` below 1.
+    Never raises on odd text; raises ValueError for a ballot without options or
+    a ``max_choices`` below 1.
     """
     if not options:
         raise ValueError("a ballot needs options")
     if max_choices < 1:
         raise ValueError("max_choices must be at least 1")
-    poll = _Poll.of(tuple(options), letters)
+    poll = _Poll.of(tuple(options))
     kept, copied = _own_lines(text, poll)
     if sum(len(line) for line in kept) > _OWN_TEXT_MAX:
         return BallotResult((), "clarify", "unreadable", ())
@@ -430,7 +464,6 @@ def parse_ballot(
 @dataclass(frozen=True)
 class _Poll:
     size: int
-    letters: bool
     lines: tuple[str, ...]  # each option normalised for comparing whole lines
     line_patterns: tuple[re.Pattern[str], ...]  # each option as the ballot lists it: "2. Kutsu..."
     keywords: tuple[tuple[str, ...], ...]  # per option: words that select it
@@ -438,7 +471,7 @@ class _Poll:
 
     @classmethod
     @functools.lru_cache(maxsize=64)  # a poll's replies arrive one by one, all alike
-    def of(cls, options: tuple[str, ...], letters: bool) -> _Poll:
+    def of(cls, options: tuple[str, ...]) -> _Poll:
         keywords: list[tuple[str, ...]] = []
         support: list[str] = []
         for option in options:
@@ -451,7 +484,6 @@ class _Poll:
             support.extend(w for w in words if _generic(w))
         return cls(
             size=len(options),
-            letters=letters,
             lines=tuple(_line_key(option) for option in options),
             line_patterns=tuple(
                 re.compile(
@@ -528,8 +560,11 @@ def _own_lines(text: str, poll: _Poll) -> tuple[list[str], set[int]]:
             continue
         if is_closing(line):
             break
-        own.append(line)
-    lines = _without_signature(own, poll)
+        kept = _before_closing(line)
+        own.append("" if _is_initials(kept, poll) else kept)
+        if kept != line:
+            break
+    lines = _without_dash_name(_without_signature(own, poll))
     marked: dict[int, int] = {}  # line index -> option
     plain: dict[int, int] = {}
     for i, line in enumerate(lines):
@@ -555,13 +590,66 @@ def _own_lines(text: str, poll: _Poll) -> tuple[list[str], set[int]]:
     return lines, set(marked.values())
 
 
+def _before_closing(line: str) -> str:
+    """``line`` up to a closing written on it ("B, t. Matti", "2. Terveisin Matti")."""
+    for match in _INLINE_CLOSING.finditer(line):
+        if is_closing(line[match.end() :]):
+            return line[: match.start()]
+    return line
+
+
+def _is_initials(line: str, poll: _Poll) -> bool:
+    """A name signed with initials ("A. Virtanen", "Matti V.", "M.V."): never a vote.
+
+    One initial alone ("B.") is a vote, and so is one after a word that can
+    carry a vote ("Valitsen C.", "Vaihtoehto B.").
+    """
+    words = line.replace(".", ". ").split()
+    initials = [w for w in words if _INITIAL.fullmatch(w)]
+    names = [w for w in words if not _INITIAL.fullmatch(w)]
+    return (
+        bool(initials)
+        and len(words) <= _NAME_WORDS_MAX
+        and (bool(names) or len(initials) > 1)
+        and all(
+            len(w) > 1
+            and w[0].isupper()
+            and w.replace("-", "").isalpha()
+            and _word(w.casefold(), poll, swedish=False).kind is _K.OTHER
+            for w in names
+        )
+    )
+
+
+def _without_dash_name(lines: list[str]) -> list[str]:
+    """The lines without one signed "-M", "/MV" or "-Matti" among other text.
+
+    Such lines one under another ("-B" / "-D") are a list written without
+    spaces, and stay.
+    """
+    filled = [i for i, line in enumerate(lines) if line]
+    if len(filled) < 2:
+        return lines
+    listed = {i for i in filled if _DASH_NAME.match(lines[i])}
+    signed = {
+        i
+        for n, i in enumerate(filled)
+        if _DASH_NAME.fullmatch(lines[i])
+        and (n == 0 or filled[n - 1] not in listed)
+        and (n + 1 == len(filled) or filled[n + 1] not in listed)
+    }
+    return ["" if i in signed else line for i, line in enumerate(lines)]
+
+
 def _without_signature(lines: list[str], poll: _Poll) -> list[str]:
     """The lines without a signature block with no closing above it.
 
     The last paragraph is a signature when a line in it has contact details
     (phone, e-mail, street address, postcode, "Riihimäen kaupunki"); it is cut
     from its first such line or name-like line ("Sari Nieminen",
-    "Liikenneinsinööri"), so a vote written right above the name survives.
+    "Liikenneinsinööri"), so a vote written right above the name survives, and
+    so does a line that opens with a vote ("4, soita 040 123 4567"): its
+    number is masked when the line is read.
     """
     end = len(lines)
     while end and not lines[end - 1]:
@@ -572,7 +660,14 @@ def _without_signature(lines: list[str], poll: _Poll) -> list[str]:
     paragraph = lines[start:end]
     if not any(_is_contact(line) for line in paragraph):
         return lines[:end]
-    cut = next(i for i, line in enumerate(paragraph) if _is_contact(line) or _is_name(line, poll))
+    cut = next(
+        (
+            i
+            for i, line in enumerate(paragraph)
+            if (_is_contact(line) and not _VOTE_FIRST.match(line)) or _is_name(line, poll)
+        ),
+        len(paragraph),
+    )
     return lines[: start + cut]
 
 
@@ -638,6 +733,7 @@ def _phone_or_keep(match: re.Match[str]) -> str:
 class _Reading:
     chosen: frozenset[int]
     problem: Reason | None = None
+    by_letter: bool = False
 
 
 def _read_with_corrections(text: str, poll: _Poll) -> _Reading:
@@ -654,17 +750,20 @@ def _read_with_corrections(text: str, poll: _Poll) -> _Reading:
     if after.problem is not None:
         return after
     if not after.chosen:
-        return _Reading(before.chosen, "correction")
+        return replace(before, problem="correction")
     if before.problem is None and (
         len(before.chosen) <= 1 or len(after.chosen) >= len(before.chosen)
     ):
         return after
-    return _Reading(after.chosen, "correction")
+    return replace(after, problem="correction")
 
 
 @dataclass
 class _Tally:
     refs: set[int] = field(default_factory=set)
+    letters: set[int] = field(default_factory=set)  # refs written as letters
+    numbers: set[int] = field(default_factory=set)  # refs written otherwise
+    loose_letter: bool = False  # a letter opening a clause that is no vote ("D kiitos kaikille")
     words: set[int] = field(default_factory=set)
     added: set[int] = field(default_factory=set)  # words joined to a number by "ja"/"and"
     everything: bool = False
@@ -674,7 +773,7 @@ class _Tally:
     problems: set[Reason] = field(default_factory=set)
 
 
-_PRIORITY: tuple[Reason, ...] = ("negation", "either_or", "unreadable", "ambiguous")
+_PRIORITY: tuple[Reason, ...] = ("negation", "either_or", "mixed", "unreadable", "ambiguous")
 
 
 def _read(text: str, poll: _Poll) -> _Reading:
@@ -694,8 +793,15 @@ def _read(text: str, poll: _Poll) -> _Reading:
         or (tally.firm and not tally.evaluated <= tally.firm)
     ):
         tally.problems.add("unreadable")
+    if tally.letters and tally.loose_letter:
+        # "B / D kiitos kaikille": the second letter may be a choice too.
+        tally.problems.add("unreadable")
+    if tally.letters and tally.numbers:
+        # "B ja 4": two ways of counting, and the letters may follow another list.
+        tally.problems.add("mixed")
     problem = next((p for p in _PRIORITY if p in tally.problems), None)
-    return _Reading(frozenset(chosen), problem)
+    by_letter = bool(tally.letters) and tally.letters == chosen
+    return _Reading(frozenset(chosen), problem, by_letter)
 
 
 def _sentences(text: str) -> Iterator[tuple[str, bool]]:
@@ -759,8 +865,8 @@ def _word(word: str, poll: _Poll, swedish: bool) -> _Tok:
     if len(word) == 1:
         if word == "i":  # "I vote", Swedish "in": never read as a letter
             return _Tok(_K.OTHER, word)
-        if poll.letters and "a" <= word <= "z":
-            return _Tok(_K.REF, word, ord(word) - ord("a") + 1, weak=True)
+        if "a" <= word <= "z":
+            return _Tok(_K.REF, word, ord(word) - ord("a") + 1, weak=True, letter=True)
         return _Tok(_K.OTHER, word)
     options = poll.options_for(word)
     if options:
@@ -795,11 +901,11 @@ def _in_context(tokens: list[_Tok], poll: _Poll) -> list[_Tok]:
         after = tokens[i + 1] if i + 1 < len(tokens) else None
         pronoun = tok.text == "one" and before is not None and before.kind is _K.REF
         article = (
-            poll.letters
-            and tok.text == "a"
+            tok.text == "a"
             and after is not None
             and after.text.isalpha()
             and after.kind not in (_K.CONN, _K.REF, _K.OR)
+            and after.text not in _NO_ARTICLE_BEFORE
         )
         greeted = tok.kind is _K.ALL and before is not None and before.text in _GREETING
         # "kaikki kolme", "all three": the number counts all the options.
@@ -816,7 +922,7 @@ def _in_context(tokens: list[_Tok], poll: _Poll) -> list[_Tok]:
 def _clauses(tokens: list[_Tok]) -> Iterator[list[_Tok]]:
     """Split at clause words ("mutta", "because"), parentheses and a comma that ends a list.
 
-    A comma continues a list only before a digit, a numeral or an option word
+    A comma continues a list only before a digit, a numeral, a letter or an option word
     (perhaps after "ja"): before a word such as "andra" ("others" as often as
     "second") the comma ends the clause, and a list of such words reads the
     same either way. A comma before "että"/"att" continues the sentence.
@@ -838,7 +944,9 @@ def _list_goes_on(rest: list[_Tok]) -> bool:
     if not rest:
         return False
     head = rest[0]
-    return head.text in _THAT or (not head.weak and head.kind in (_REFS | {_K.PREFIX}))
+    return head.text in _THAT or (
+        (head.letter or not head.weak) and head.kind in (_REFS | {_K.PREFIX})
+    )
 
 
 def _read_clause(clause: list[_Tok], poll: _Poll, question: bool, tally: _Tally) -> None:
@@ -871,6 +979,8 @@ def _read_clause(clause: list[_Tok], poll: _Poll, question: bool, tally: _Tally)
         for tok in (t for t in part if t.kind in _REFS):
             if tok.cardinal:
                 bound = binding.cardinal
+            elif tok.letter:
+                bound = binding.letter
             else:
                 bound = binding.weak if tok.weak else binding.strong
             in_range = 1 <= tok.value <= poll.size
@@ -878,12 +988,14 @@ def _read_clause(clause: list[_Tok], poll: _Poll, question: bool, tally: _Tally)
                 tally.problems.add("unreadable")
             bound_any = bound_any or bound
             unbound_weak = unbound_weak or (tok.kind is _K.REF and tok.weak and not bound)
+            tally.loose_letter |= tok.letter and not bound and tok is clause[0]
             if bound and tok.kind in (_K.REF, _K.WORD):
                 values = tok.options if tok.kind is _K.WORD else {tok.value}
                 (tally.evaluated if binding.evaluation_only else tally.firm).update(values)
             if tok.kind is _K.REF:
                 if bound:
                     tally.refs.add(tok.value)
+                    (tally.letters if tok.letter else tally.numbers).add(tok.value)
                 elif not tok.weak and in_range:
                     tally.problems.add("unreadable")  # a number that may be a count
             elif tok.kind is _K.JUNK and bound:
@@ -954,8 +1066,9 @@ def _counts(clause: list[_Tok]) -> tuple[list[_Tok], bool]:
 @dataclass(frozen=True)
 class _Binding:
     strong: bool  # digits, numerals and option words in the list are votes
-    weak: bool  # ordinals, letters and "kaikki" in the list are votes
+    weak: bool  # ordinals and "kaikki" in the list are votes
     cardinal: bool  # cardinal words in the list are votes
+    letter: bool  # letters in the list are votes
     evaluation_only: bool  # only an evaluation makes it a vote ("3 on myös hyvä")
 
 
@@ -973,9 +1086,10 @@ def _lists(clause: list[_Tok]) -> Iterator[tuple[list[_Tok], _Binding]]:
     "kakkonen", option words) are also votes before an evaluation ("2 on
     hyvä"). Ordinals, letters and "kaikki" are everyday words ("toinen asia",
     "andra", "kaikki hyvin", "kaikki aiheet kiinnostavat"), so a voting word
-    binds them only from the left with nothing after them; cardinal words count
-    as often as they name ("valitsen kaksi", "jos vain yksi"), so only an
-    option word or a clause of their own binds them.
+    binds them only from the left with nothing after them, except that letters
+    opening the clause are votes before one too ("B on paras"); cardinal words
+    count as often as they name ("valitsen kaksi", "jos vain yksi"), so only
+    an option word or a clause of their own binds them.
     """
     for start, end in _run_spans(clause):
         run = clause[start:end]
@@ -1006,7 +1120,12 @@ def _lists(clause: list[_Tok]) -> Iterator[tuple[list[_Tok], _Binding]]:
                 or (last and right is _K.VOTE and left in (None, _K.VOTE))
             )
             evaluated = last and right is _K.EVAL and left is None
-            yield part, _Binding(voted or evaluated, weak, cardinal, evaluated and not voted)
+            # "B on paras", "I think B is best": a letter opening the clause is no word.
+            letter = weak or (last and left is None and right in (_K.VOTE, _K.EVAL))
+            yield (
+                part,
+                _Binding(voted or evaluated, weak, cardinal, letter, evaluated and not voted),
+            )
 
 
 def _unjoined(group: list[_Tok]) -> Iterator[list[_Tok]]:
@@ -1054,12 +1173,13 @@ def _prefixed(part: list[_Tok]) -> bool:
 
 def _verdict(reading: _Reading, size: int, max_choices: int) -> BallotResult:
     understood = tuple(sorted(reading.chosen))
+    by_letter = reading.by_letter
     if reading.problem is not None:
-        return BallotResult((), "clarify", reading.problem, understood)
+        return BallotResult((), "clarify", reading.problem, understood, by_letter)
     if not reading.chosen:
-        return BallotResult((), "clarify", "nothing_found", understood)
+        return BallotResult((), "clarify", "nothing_found", understood, by_letter)
     if any(not 1 <= choice <= size for choice in reading.chosen):
-        return BallotResult((), "clarify", "unknown_option", understood)
+        return BallotResult((), "clarify", "unknown_option", understood, by_letter)
     if len(reading.chosen) > max_choices:
-        return BallotResult((), "clarify", "too_many", understood)
-    return BallotResult(understood, "ok", "ok", understood)
+        return BallotResult((), "clarify", "too_many", understood, by_letter)
+    return BallotResult(understood, "ok", "ok", understood, by_letter)

@@ -34,10 +34,7 @@ def _parse(sample: dict[str, Any], text: str | None = None) -> BallotResult:
     """The sample's text (or ``text``) read against the sample's poll."""
     poll = POLLS[sample["poll"]]
     return parse_ballot(
-        sample["text"] if text is None else text,
-        poll["options"],
-        poll["max_choices"],
-        letters=poll.get("letters", False),
+        sample["text"] if text is None else text, poll["options"], poll["max_choices"]
     )
 
 
@@ -90,12 +87,11 @@ def test_every_reason_is_exercised() -> None:
 
 
 def test_polls_cover_sizes_and_limits() -> None:
-    """The polls span 3 to 6 options and max_choices 1 to 3, with and without letters."""
+    """The polls span 3 to 6 options and max_choices 1 to 3."""
     sizes = {len(p["options"]) for p in POLLS.values()}
     limits = {p["max_choices"] for p in POLLS.values()}
     assert {3, 4, 5, 6} <= sizes
     assert {1, 2, 3} <= limits
-    assert any(p.get("letters") for p in POLLS.values())
 
 
 @pytest.mark.parametrize("sample", _params())
@@ -261,16 +257,16 @@ def test_distractor_never_makes_a_wrong_ballot(distractor: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "letters", "expected"),
+    ("name", "expected"),
     [
-        ("iphone_fi_lahetetty_iphonesta_ballot", False, (2, 4)),
-        ("android_gmail_fi_ballot_letter", True, (2,)),
+        ("iphone_fi_lahetetty_iphonesta_ballot", (2, 4)),
+        ("android_gmail_fi_ballot_letter", (2,)),
     ],
 )
-def test_real_ballot_messages(name: str, letters: bool, expected: tuple[int, ...]) -> None:
+def test_real_ballot_messages(name: str, expected: tuple[int, ...]) -> None:
     """Ballot replies among the inbound samples read right from ``new_text``."""
     message = parse_message((REPLIES / f"{name}.eml").read_bytes())
-    result = parse_ballot(message.new_text, TOPICS, 2, letters=letters)
+    result = parse_ballot(message.new_text, TOPICS, 2)
     assert result.choices == expected
 
 
@@ -314,10 +310,24 @@ def test_all_is_every_option_when_allowed() -> None:
     assert parse_ballot("Kaikki", TOPICS, 4).reason == "too_many"
 
 
-def test_letters_only_when_the_ballot_used_them() -> None:
-    """A lone letter is a choice only on a lettered ballot."""
-    assert parse_ballot("C", TOPICS, 2, letters=True).choices == (3,)
-    assert parse_ballot("C", TOPICS, 2).reason == "nothing_found"
+def test_letters_are_read_on_a_numbered_ballot() -> None:
+    """A letter is the option in that place, and the result says it was written as one."""
+    result = parse_ballot("B ja D", TOPICS, 2)
+    assert (result.choices, result.by_letter, result.written) == ((2, 4), True, ("B", "D"))
+    result = parse_ballot("2 ja 4", TOPICS, 2)
+    assert (result.by_letter, result.written) == (False, ("2", "4"))
+
+
+def test_a_letter_out_of_range_is_shown_as_written() -> None:
+    """ "Valitsen K" of five options asks back showing K, not the number 11."""
+    result = parse_ballot("Valitsen K", TOPICS, 2)
+    assert (result.reason, result.written) == ("unknown_option", ("K",))
+
+
+def test_letters_and_digits_together_ask_back() -> None:
+    """ "B ja 4" mixes two ways of counting: the member is asked, nothing is recorded."""
+    for text in ("B ja 4", "2 ja D", "Valitsen B, 4", "Äänestän kakkosta ja D:tä"):
+        assert parse_ballot(text, TOPICS, 2).reason == "mixed", text
 
 
 def test_subject_only_reply() -> None:

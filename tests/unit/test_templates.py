@@ -115,7 +115,8 @@ def _context() -> dict[str, object]:
         "values": {"question": "", "closes": "ensi viikolla"},
         "unknown": ["Vastaajat: kaikki jäsenet"],
         "reason": "too_many",
-        "understood": [1, 2, 3],
+        "understood": ["1", "2", "3"],
+        "by_letter": False,
         "choices": [1, 2],
         "replaced": True,
         "answers": [

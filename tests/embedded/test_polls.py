@@ -1,0 +1,116 @@
+"""Polls by mail on embedded parts: letters in ballots."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.message import EmailMessage
+
+from integration.mail import gmail_reply, outlook_reply, question
+from sqlalchemy import select
+
+from mailer.db.polls import Ballot
+from mailer.roster import add_member
+
+from .conftest import COORDINATOR, NETWORK, Embedded
+
+Build = Callable[..., Embedded]
+MONDAY = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # Monday 10:00 in Helsinki
+LIISA = "liisa.laine@uusikaupunki.example.test"
+ANDERS = "anders.berg@jakobstad.example.test"
+JOHN = "john.smith@riihimaki.example.test"
+POLL_FORM = """Kysymys: Mistä aiheesta seuraava webinaari?
+1. Joukkoliikenteen tilastot
+2. Kutsuliikenne
+3. Koulukuljetusten kilpailutus
+4. Asiointiliikenne
+Valintoja enintään: 2
+Päättyy: 11.12.2026 klo 16
+"""
+
+
+def _text(msg: EmailMessage) -> str:
+    body = msg.get_body(preferencelist=("plain",))
+    return body.get_content().replace("\r\n", "\n") if body is not None else ""
+
+
+def _service(build: Build) -> Embedded:
+    env = build()
+    env.app.clock.set(MONDAY)
+    with env.app.db.transaction() as session:
+        for address, name, language in (
+            (LIISA, "Liisa Laine", "fi"),
+            (ANDERS, "Anders Berg", "sv"),
+            (JOHN, "John Smith", "en"),
+        ):
+            add_member(
+                session,
+                address,
+                name=name,
+                organisation_name=name.split()[1],
+                language=language,
+                delivery="each",
+                now=env.app.clock.now(),
+            )
+    return env
+
+
+def _answer(env: Embedded, sender: str, mail: EmailMessage, to: str) -> EmailMessage:
+    """``mail`` from ``sender`` delivered to ``to``; the one mail it brings ``sender``."""
+    before = {str(m["Message-ID"]) for m in env.received(sender)}
+    env.deliver(mail, to=to)
+    env.cycle()
+    (new,) = [m for m in env.received(sender) if str(m["Message-ID"]) not in before]
+    return new
+
+
+def _form(env: Embedded, what: str, text: str) -> EmailMessage:
+    """The coordinator mails a form to ``verkosto+<what>@``; the answer comes back."""
+    address = NETWORK.replace("@", f"+{what}@")
+    return _answer(env, COORDINATOR, question(COORDINATOR, "Lomake", text, to=address), address)
+
+
+def _reply(env: Embedded, to: EmailMessage, sender: str, text: str) -> EmailMessage:
+    """``sender`` answers ``to`` from Outlook; the answer comes back."""
+    return _answer(env, sender, outlook_reply(to, sender, text), str(to["Reply-To"]))
+
+
+def _open_poll(env: Embedded) -> dict[str, EmailMessage]:
+    preview = _form(env, "aanestys", POLL_FORM)
+    assert "Esikatselu" in str(preview["Subject"])
+    _reply(env, preview, COORDINATOR, "LÄHETÄ")
+    return {who: env.received(who)[0] for who in (LIISA, ANDERS, JOHN)}
+
+
+def _ballots(env: Embedded) -> dict[str, str]:
+    with env.app.db.transaction() as session:
+        return {b.voter: b.choices for b in session.scalars(select(Ballot))}
+
+
+def test_a_letter_is_the_option_in_its_place(embedded: Build) -> None:
+    """A "B" to a numbered ballot records option 2; "b och d" and "Option C" likewise."""
+    env = _service(embedded)
+    ballots = _open_poll(env)
+    assert "\n2. Kutsuliikenne" in _text(ballots[LIISA])
+    confirm = _reply(env, ballots[LIISA], LIISA, "B")
+    assert "kirjattu" in str(confirm["Subject"])
+    assert "2. Kutsuliikenne" in _text(confirm)
+    reply = gmail_reply(ballots[ANDERS], ANDERS, "b och d")
+    confirm = _answer(env, ANDERS, reply, str(ballots[ANDERS]["Reply-To"]))
+    assert "4. Asiointiliikenne" in _text(confirm)
+    _reply(env, ballots[JOHN], JOHN, "Option C, thanks.\n\nJ. Smith\nCity of Riihimäki")
+    assert _ballots(env) == {LIISA: "2", ANDERS: "2,4", JOHN: "3"}
+
+
+def test_letters_beside_numbers_ask_back(embedded: Build) -> None:
+    """ "B ja 4" records nothing and says why, showing the numbered options again."""
+    env = _service(embedded)
+    ballots = _open_poll(env)
+    clarify = _reply(env, ballots[LIISA], LIISA, "B ja 4")
+    text = _text(clarify)
+    assert "sekä kirjaimia että numeroita" in text and "B on 2" in text
+    assert "1. Joukkoliikenteen tilastot" in text
+    unknown = _reply(env, ballots[JOHN], JOHN, "Option K")
+    assert "What we read in your reply: K." in _text(unknown)
+    assert "letters are among the options (A-D)" in _text(unknown)
+    assert _ballots(env) == {}
