@@ -30,11 +30,20 @@ from mailer.outgoing.fanout import broadcast
 from mailer.parsing.ballots import parse_ballot
 from mailer.parsing.commands import command_lines
 from mailer.parsing.dates import parse_datetime
-from mailer.parsing.forms import POLL_FIELDS, parse_form
+from mailer.parsing.forms import (
+    POLL_FIELDS,
+    SURVEY_FIELDS,
+    SURVEY_REPEATED,
+    FormResult,
+    parse_form,
+    survey_questions,
+)
 from mailer.parsing.written import written_lines
 
 PREVIEW_TOKEN = "q"  # the coordinator's LÄHETÄ / SULJE on a poll
 BALLOT_TOKEN = "v"  # a member's vote
+FORM_TOKEN = "qf"  # the coordinator's corrected form, in reply to its list of errors
+FORM_KINDS = ("poll", "survey")  # the form token's number: which form was in error
 MAX_OPTIONS = 26
 _NUMBERED = re.compile(r"^\s*(\d{1,2})\s*[).:-]\s*(.*)$")
 
@@ -121,29 +130,38 @@ def validate(
 # ---- the coordinator's form and preview
 
 
-def form(ctx: HandlerContext, msg: InboundMessage, kind: str) -> None:
-    """A poll or survey form from a coordinator: a preview back, or the list of errors."""
+def form(ctx: HandlerContext, msg: InboundMessage, kind: str, *, reply: bool = False) -> None:
+    """A poll or survey form from a coordinator: a preview back, or the list of errors.
+
+    ``reply``: the form came in reply to an earlier list of errors, whose subject
+    is ours and never the poll's question.
+    """
     if not is_coordinator(msg, ctx.settings):
         ctx.file("poll form from someone who is not a coordinator: ignored")
         return
-    parsed = parse_form(msg.new_text, POLL_FIELDS)
-    values, options = parsed.values, parsed.lists.get("option", [])
+    parsed, heading, options = _read_form(msg.new_text, kind)
+    values = parsed.values
     tz = ctx.settings.network.tz
     closes = parse_datetime(values.get("closes", ""), tz, ctx.now, default_time=time(16, 0))
     max_choices_text = values.get("max_choices", "1").strip()
     max_choices = int(max_choices_text) if max_choices_text.isdigit() else 0
-    question = values.get("question") or values.get("title") or msg.clean_subject
+    question = heading or values.get("title") or ("" if reply else msg.clean_subject)
     errors = [*parsed.errors, *validate(question, options, max_choices or 1, closes, ctx.now, kind)]
     if not max_choices_text.isdigit():
         errors.append("bad-max-choices")
+    if not values and not parsed.lists:
+        # Nothing of a form at all: say that, not every field it lacks.
+        sent, _ = command_lines(msg.new_text, {"send": ctx.rules.words("poll.send")})
+        errors = ["nothing-to-send" if sent else "no-form"]
     if errors or closes is None:
         ctx.answer(
             msg,
             ctx.settings.network.language,
             "polls/form_errors",
             kind="poll-form-errors",
+            reply_to=ctx.reply_address(FORM_TOKEN, FORM_KINDS.index(kind)),
+            survey=kind == "survey",
             errors=errors,
-            values=values,
             unknown=parsed.unknown_lines,
         )
         return
@@ -161,6 +179,24 @@ def form(ctx: HandlerContext, msg: InboundMessage, kind: str) -> None:
     )
     ctx.actions.append(f"draft {kind} #{poll.id}: {question}")
     _preview(ctx, msg.sender, poll)
+
+
+def _read_form(text: str, kind: str) -> tuple[FormResult, str, list[str]]:
+    """(the form, its question or heading, the options or the survey's questions)."""
+    if kind == "survey":
+        parsed = parse_form(text, SURVEY_FIELDS, repeated=SURVEY_REPEATED)
+        heading, questions = survey_questions(parsed)
+        return parsed, heading, questions
+    parsed = parse_form(text, POLL_FIELDS)
+    return parsed, parsed.values.get("question", ""), parsed.lists.get("option", [])
+
+
+def form_reply(ctx: HandlerContext, msg: InboundMessage, kind_index: int) -> None:
+    """The coordinator's answer to a form's errors: the corrected form, or a word to send."""
+    if not 0 <= kind_index < len(FORM_KINDS):
+        ctx.file(f"reply to the errors of an unknown form {kind_index}")
+        return
+    form(ctx, msg, FORM_KINDS[kind_index], reply=True)
 
 
 def poll_form(ctx: HandlerContext, msg: InboundMessage) -> None:

@@ -31,6 +31,7 @@ BY_KIND: dict[str, TokenHandler] = {
     privacy.ERASE_TOKEN: privacy.confirm_erase,
     polls.PREVIEW_TOKEN: polls.coordinator_reply,
     polls.BALLOT_TOKEN: polls.vote,
+    polls.FORM_TOKEN: polls.form_reply,
     shared_answers.SHARED_TOKEN: shared_answers.coordinator_reply,
     EVENT_TOKEN: events.coordinator_reply,
     INVITATION_TOKEN: registrations.invitation_reply,

@@ -4,7 +4,8 @@ The coordinator creates an event or a poll by mailing a short form, in
 whichever language she writes, from Outlook: keys come in any case, with
 bullets, with Outlook's bold markers (``*Otsikko:*``) when the HTML is turned
 into text, a description runs over several lines, and poll options are given
-one ``Vaihtoehto:`` line each or as a numbered list. This module only reads
+one ``Vaihtoehto:`` line each or as a numbered list, and an advance survey's
+questions one ``Kysymys:`` line each or as a numbered list. This module only reads
 the form into named values; the handler validates them (required fields,
 dates via ``dates``) and shows a preview, so nothing read wrongly here is
 broadcast unseen. Lines that belong to no field are returned, not dropped,
@@ -71,6 +72,18 @@ POLL_FIELDS: Mapping[str, tuple[str, ...]] = {
         "closes", "deadline", "ends", "closing",
     ),
 }  # fmt: skip
+# An advance survey: free-text questions instead of options. "Kysymys:" is given
+# once per question; one "Kysymys:" above a numbered list is the survey's heading
+# (``survey_questions``).
+SURVEY_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "title": POLL_FIELDS["title"],
+    "question": POLL_FIELDS["question"],
+    "questions": ("kysymykset", "frågor", "frågorna", "questions"),
+    "description": POLL_FIELDS["description"],
+    "closes": POLL_FIELDS["closes"],
+}
+# A numbered list fills "questions" unless it follows an empty "Kysymys:".
+SURVEY_REPEATED: tuple[str, ...] = ("questions", "question")
 # The coordinator's wording of a shared answer (``JULKAISE``): the question and the
 # answer run over several lines each.
 SHARED_ANSWER_FIELDS: Mapping[str, tuple[str, ...]] = {
@@ -143,15 +156,20 @@ class _Reader:
         self.unknown: list[str] = []
         self.errors: list[str] = []
         self.current: str | None = None
+        self.heading: str | None = None  # a repeated field whose key line had no value
+        self.awaiting = False  # the heading's value may come on the next line (HTML cells)
         self.started = False
 
     def key(self, name: str, value: str) -> None:
         self.started = True
         self.current = name
+        self.heading = None
         if name in self.repeated:
             items = self.lists.setdefault(name, [])
             if value:
                 items.append(value)
+            else:
+                self.heading, self.awaiting = name, True
         elif name in self.values:
             self.errors.append(f"duplicate:{name}")
             self.current = None
@@ -164,8 +182,10 @@ class _Reader:
             return False
         if self.current != self.list_field and self.values.get(self.current) == "":
             return False  # "Otsikko:" with its value on the next line
-        self.lists.setdefault(self.list_field, []).append(item)
-        self.current = self.list_field
+        target = self.heading or self.list_field  # "Kysymys:" above a list takes it
+        self.awaiting = False
+        self.lists.setdefault(target, []).append(item)
+        self.current = target
         return True
 
     def other(self, line: str) -> None:
@@ -174,6 +194,9 @@ class _Reader:
             self.values[current] = f"{self.values[current]}\n{line}".strip("\n")
         elif current is not None and self.values.get(current) == "":
             self.values[current] = _value(line)  # HTML cells put the value on its own line
+        elif current is not None and current == self.heading and self.awaiting:
+            self.lists[current].append(_value(line))
+            self.awaiting = False
         elif not (not self.started and is_greeting(line)):
             self.unknown.append(line)
 
@@ -216,6 +239,20 @@ def parse_form(
             continue
         reader.other(line.strip())
     return reader.result()
+
+
+def survey_questions(form: FormResult) -> tuple[str, list[str]]:
+    """(the survey's heading, its questions) from a form read with ``SURVEY_FIELDS``.
+
+    Several "Kysymys:" lines are the questions; one above a numbered list is the
+    heading the list's questions come under (an empty heading: the caller uses
+    the title).
+    """
+    asked = form.lists.get("question", [])
+    listed = form.lists.get("questions", [])
+    if listed and len(asked) == 1:
+        return asked[0], listed
+    return "", [*asked, *listed]
 
 
 def split_at_form(text: str, fields: Mapping[str, Sequence[str]]) -> tuple[str, str]:

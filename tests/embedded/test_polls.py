@@ -1,4 +1,4 @@
-"""Polls by mail on embedded parts: letters in ballots."""
+"""Polls and surveys by mail on embedded parts: letters in ballots, survey forms, form errors."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 
 from integration.mail import gmail_reply, outlook_reply, question
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from mailer.db.polls import Ballot
+from mailer.db.models import Ticket
+from mailer.db.polls import Ballot, Poll
 from mailer.roster import add_member
 
 from .conftest import COORDINATOR, NETWORK, Embedded
@@ -25,6 +26,11 @@ POLL_FORM = """Kysymys: Mistä aiheesta seuraava webinaari?
 3. Koulukuljetusten kilpailutus
 4. Asiointiliikenne
 Valintoja enintään: 2
+Päättyy: 11.12.2026 klo 16
+"""
+SURVEY_FORM = """Otsikko: Ennakkokysely webinaariin
+Kysymys: Mitä haluaisit kysyä Akaalta?
+Kysymys: Mikä on suurin haasteesi?
 Päättyy: 11.12.2026 klo 16
 """
 
@@ -114,3 +120,50 @@ def test_letters_beside_numbers_ask_back(embedded: Build) -> None:
     assert "What we read in your reply: K." in _text(unknown)
     assert "letters are among the options (A-D)" in _text(unknown)
     assert _ballots(env) == {}
+
+
+def test_survey_form_with_a_question_per_line(embedded: Build) -> None:
+    """Repeated "Kysymys:" lines are the survey's questions, all the way to the members."""
+    env = _service(embedded)
+    preview = _form(env, "kysely", SURVEY_FORM)
+    text = _text(preview)
+    assert "Esikatselu" in str(preview["Subject"])
+    assert "1) Mitä haluaisit kysyä Akaalta?" in text and "2) Mikä on suurin haasteesi?" in text
+    _reply(env, preview, COORDINATOR, "LÄHETÄ")
+    (survey,) = env.received(LIISA)
+    assert "Ennakkokysely webinaariin" in str(survey["Subject"])
+    assert "2) Mikä on suurin haasteesi?" in _text(survey)
+
+
+def test_form_errors_speak_plainly_and_a_reply_reaches_the_form(embedded: Build) -> None:
+    """A survey form in error: words, not codes, a survey's example, and a Reply-To that
+    takes LÄHETÄ or the corrected form back to the survey form, never to the question queue."""
+    env = _service(embedded)
+    errors = _form(env, "kysely", "Otsikko: Ennakkokysely\nPäättyy: 11.12.2026 klo 16\n")
+    text = _text(errors)
+    assert str(errors["Subject"]) == "Kyselylomakkeessa on virheitä"
+    assert "Kyselyä ei luotu" in text and "äänestys" not in text.casefold()
+    assert "Kysymys: Mikä on kuntasi suurin joukkoliikenteen haaste nyt?" in text
+    assert "no-survey-questions" not in text and "+r-" in str(errors["Reply-To"])
+
+    again = _reply(env, errors, COORDINATOR, "LÄHETÄ")
+    assert str(again["Subject"]) == "Kyselylomakkeessa on virheitä"
+    assert "lähetettävää ei ole" in _text(again)
+    preview = _reply(env, again, COORDINATOR, SURVEY_FORM)
+    assert str(preview["Subject"]) == "Esikatselu: Ennakkokysely webinaariin"
+    with env.app.db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Ticket)) == 0
+        (poll,) = session.scalars(select(Poll))
+        assert (poll.kind, poll.state, len(poll.options)) == ("survey", "draft", 2)
+
+
+def test_poll_form_errors_name_the_field(embedded: Build) -> None:
+    """Two "Kysymys:" lines in a poll: the mail says a poll has one question, in words."""
+    env = _service(embedded)
+    errors = _form(env, "aanestys", "Kysymys: Mikä aihe?\nKysymys: Entä aika?\n1. A\n2. B\n")
+    text = _text(errors)
+    assert str(errors["Subject"]) == "Äänestyslomakkeessa on virheitä"
+    assert "duplicate" not in text and "äänestyksessä on yksi kysymys" in text
+    assert "päättymisaikaa ei tunnistettu" in text
+    fixed = POLL_FORM.replace("Kysymys: Mistä", "Kysymys: Mistä aiheesta, kun")
+    assert "Esikatselu" in str(_reply(env, errors, COORDINATOR, fixed)["Subject"])

@@ -112,6 +112,7 @@ def _context() -> dict[str, object]:
         "ballot_subject": "Äänestys: Mistä aiheesta seuraava webinaari?",
         "ballot_text": "Hei,\n\nMistä aiheesta seuraava webinaari?\n",
         "errors": ["no-question", "bad-closing-time", "duplicate:question"],
+        "survey": False,
         "values": {"question": "", "closes": "ensi viikolla"},
         "unknown": ["Vastaajat: kaikki jäsenet"],
         "reason": "too_many",
