@@ -7,12 +7,35 @@ from typing import Annotated
 import typer
 from sqlalchemy import select
 
-from mailer.clock import parse_now
+from mailer.app import App
 from mailer.db.polls import Poll
 from mailer.errors import ConfigError
 from mailer.handlers import polls
+from mailer.parsing.dates import parse_datetime
 
 polls_app = typer.Typer(no_args_is_help=True, help="Votes and advance surveys.")
+# The option each of ``polls.validate``'s error codes is about.
+_OPTIONS = {
+    "no-question": "--question",
+    "too-few-options": "--option",
+    "no-survey-questions": "--option",
+    "too-many-options": "--option",
+    "bad-max-choices": "--max-choices",
+    "bad-closing-time": "--closes",
+    "closes-in-the-past": "--closes",
+}
+
+
+def _refuse(service: App, errors: list[str], kind: str) -> ConfigError:
+    """The errors in one line, each after its option, worded as the coordinator's reply."""
+    reasons = []
+    for error in errors:
+        text = service.templates.text(
+            "en", "polls/form_errors", survey=kind == "survey", errors=[error], unknown=[]
+        )
+        reason = next(line[2:] for line in text.splitlines() if line.startswith("- "))
+        reasons.append(f"{_OPTIONS[error]}: {reason}")
+    return ConfigError("; ".join(reasons))
 
 
 @polls_app.command("create")
@@ -20,7 +43,9 @@ def create(
     ctx: typer.Context,
     question: Annotated[str, typer.Option(help="the question members answer")],
     option: Annotated[list[str], typer.Option(help="an option (a survey's free-text question)")],
-    closes: Annotated[str, typer.Option(help="'YYYY-MM-DD HH:MM', network time")],
+    closes: Annotated[
+        str, typer.Option(help="'2027-01-15 16:00' or '15.1.2027 klo 16' (network time)")
+    ],
     max_choices: Annotated[int, typer.Option()] = 1,
     audience: Annotated[
         list[str] | None, typer.Option(help="'members' and/or extra addresses")
@@ -36,14 +61,14 @@ def create(
 
     with _service(ctx) as service:
         settings = service.settings
-        try:
-            closes_at = parse_now(closes, settings.network.tz)
-        except ValueError as exc:
-            raise ConfigError(f"--closes: {exc}") from None
+        now = service.clock.now()
+        closes_at = parse_datetime(
+            closes, settings.network.tz, now, default_time=polls.CLOSING_TIME
+        )
         kind = "survey" if survey else "poll"
-        errors = polls.validate(question, option, max_choices, closes_at, service.clock.now(), kind)
-        if errors:
-            raise ConfigError(f"cannot open the poll: {', '.join(errors)}")
+        errors = polls.validate(question, option, max_choices, closes_at, now, kind)
+        if errors or closes_at is None:
+            raise _refuse(service, errors, kind)
         targets = audience or ["members"]
         with service.db.transaction() as session:
             poll = polls.new_poll(
@@ -53,7 +78,7 @@ def create(
                 options=option,
                 max_choices=max_choices if kind == "poll" else len(option),
                 closes_at=closes_at,
-                now=service.clock.now(),
+                now=now,
                 coordinator=settings.network.coordinators[0],
                 audience_members="members" in targets,
                 audience_extra=[a for a in targets if a != "members"],

@@ -44,6 +44,7 @@ PREVIEW_TOKEN = "q"  # the coordinator's LÄHETÄ / SULJE on a poll
 BALLOT_TOKEN = "v"  # a member's vote
 FORM_TOKEN = "qf"  # the coordinator's corrected form, in reply to its list of errors
 FORM_KINDS = ("poll", "survey")  # the form token's number: which form was in error
+CLOSING_TIME = time(16, 0)  # when a poll closes on a day given without a time ("28.2.")
 MAX_OPTIONS = 26
 _NUMBERED = re.compile(r"^\s*(\d{1,2})\s*[).:-]\s*(.*)$")
 
@@ -142,7 +143,7 @@ def form(ctx: HandlerContext, msg: InboundMessage, kind: str, *, reply: bool = F
     parsed, heading, options = _read_form(msg.new_text, kind)
     values = parsed.values
     tz = ctx.settings.network.tz
-    closes = parse_datetime(values.get("closes", ""), tz, ctx.now, default_time=time(16, 0))
+    closes = parse_datetime(values.get("closes", ""), tz, ctx.now, default_time=CLOSING_TIME)
     max_choices_text = values.get("max_choices", "1").strip()
     max_choices = int(max_choices_text) if max_choices_text.isdigit() else 0
     question = heading or values.get("title") or ("" if reply else msg.clean_subject)

@@ -109,3 +109,52 @@ def test_create_refuses_a_bad_poll(tmp_path: Path, embedded: Build) -> None:
         )
         == 2
     )
+
+
+@pytest.mark.parametrize(
+    ("closes", "local"),
+    [
+        ("11.12.2026 klo 16", "2026-12-11 16:00"),
+        ("pe 11.12. klo 12.30", "2026-12-11 12:30"),
+        ("11.12.2026", "2026-12-11 16:00"),
+        ("2026-12-10 16:00", "2026-12-10 16:00"),
+        ("15 Jan 2027 16:00", "2027-01-15 16:00"),
+    ],
+)
+def test_create_takes_the_forms_dates(
+    tmp_path: Path,
+    embedded: Build,
+    capsys: pytest.CaptureFixture[str],
+    closes: str,
+    local: str,
+) -> None:
+    """--closes takes every date the email form takes, a day alone closing at 16."""
+    config = str(_config(embedded(), tmp_path))
+    now = ["--config", config, "--now", "2026-12-01 10:00"]
+    create = ["polls", "create", "--question", "Q", "--option", "A", "--option", "B"]
+    assert main([*now, *create, "--closes", closes]) == 0
+    capsys.readouterr()
+    assert main([*now, "polls", "list", "--json"]) == 0
+    (poll,) = json.loads(capsys.readouterr().out)
+    assert poll["closes"] == local
+
+
+@pytest.mark.parametrize(
+    ("closes", "words"),
+    [("ensi perjantai", "not recognised"), ("1.11.2026 klo 16", "already passed")],
+)
+def test_create_names_closes_in_its_error(
+    tmp_path: Path,
+    embedded: Build,
+    capsys: pytest.CaptureFixture[str],
+    closes: str,
+    words: str,
+) -> None:
+    """A closing time that cannot be read or has passed: one line naming --closes, exit 2."""
+    config = str(_config(embedded(), tmp_path))
+    argv = ["--config", config, "--now", "2026-12-01 10:00", "polls", "create"]
+    argv += ["--question", "Q", "--option", "A", "--option", "B", "--closes", closes]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mailer: --closes: ") and words in err
+    assert "--now" not in err and len(err.strip().splitlines()) == 1
