@@ -4,14 +4,20 @@ This module is the only reader of ``os.environ``: every other module receives a
 ``Settings``. Any key may come from the environment as ``MAILER_<SECTION>__<KEY>``
 (``MAILER_IMAP__PASSWORD`` for ``[imap] password``), so a secret never has to sit
 in the file. A bad or missing key raises ``ConfigError`` naming the key; the CLI
-turns that into one line on stderr and exit code 2.
+turns that into one line on stderr and exit code 2. So does a key or a section
+the service does not know: a typo (``[databse]``, ``prot = 25``) would otherwise
+leave the default in force without a word, and the administrator's database
+would seem to vanish.
 """
 
 from __future__ import annotations
 
+import difflib
+import functools
 import os
 import re
 import tomllib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +31,43 @@ LANGUAGES = ("fi", "sv", "en")
 SECURITY_MODES = ("none", "starttls", "ssl")
 ENV_PREFIX = "MAILER_"
 DEFAULT_DATABASE = "sqlite:///mailer.db"
+# Every key of every section; ``_Section`` refuses to read a key not here.
+KEYS: dict[str, frozenset[str]] = {
+    "network": frozenset({"name", "address", "coordinators", "language", "timezone"}),
+    "imap": frozenset(
+        {
+            "host", "port", "security", "username", "password", "folder", "processed_folder",
+            "shunt_folder", "auth", "oauth2_command", "oauth2_token", "ca_file", "timeout",
+            "idle_renew_seconds", "poll_seconds", "batch_size",
+        }
+    ),
+    "maildir": frozenset({"path"}),
+    "smtp": frozenset(
+        {
+            "host", "port", "security", "username", "password", "auth", "oauth2_command",
+            "oauth2_token", "ca_file", "connections", "timeout", "local_hostname",
+        }
+    ),
+    "database": frozenset({"url"}),
+    "security": frozenset(
+        {"secret", "trusted_authserv_id", "auto_reply_limit_per_day", "max_message_bytes"}
+    ),
+    "outbox": frozenset({"max_attempts", "first_retry_seconds", "max_retry_seconds"}),
+    "list": frozenset(
+        {
+            "subject_tag", "list_name", "reply_to", "require_approval", "max_post_bytes",
+            "max_recipients", "hold_expiry_days", "confirm_expiry_days",
+            "join_requests_per_day", "dmarc_domains", "base_url", "http_listen", "digest_hour",
+            "weekly_digest_day", "mime_digest", "bounce_threshold", "probe_wait_days",
+        }
+    ),
+    "events": frozenset(
+        {"reminders", "link_reminder", "webinar_length", "alarm", "feedback_delay", "feedback_days"}
+    ),
+    "materials": frozenset({"max_attachment_bytes", "max_mail_bytes", "send_days"}),
+    "digests": frozenset({"coordinator_hour", "weekly"}),
+    "paths": frozenset({"rules", "templates", "data"}),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -198,6 +241,38 @@ class Settings:
     digests: DigestSettings = field(default_factory=DigestSettings)
 
 
+def _hint(name: str, known: Iterable[str], shown: Callable[[str], str]) -> str:
+    """ " (did you mean smtp.port?)" when ``name`` is close to one of ``known``."""
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    return f" (did you mean {shown(close[0])}?)" if close else ""
+
+
+def _check_names(raw: dict[str, Any], env: dict[str, dict[str, str]]) -> None:
+    """Refuse a section or key this service does not know, naming it and its likely fix."""
+    for name, data in raw.items():
+        if name not in KEYS:
+            if not isinstance(data, dict):
+                raise ConfigError(f"unknown key {name} outside any [section]")
+            raise ConfigError(f"unknown section [{name}]{_hint(name, KEYS, '[{}]'.format)}")
+        for key in data if isinstance(data, dict) else ():
+            if key not in KEYS[name]:
+                hint = _hint(key, KEYS[name], f"{name}.{{}}".format)
+                raise ConfigError(f"unknown key {name}.{key}{hint}")
+    for name, values in env.items():
+        for key in values:
+            variable = _variable(name, key)
+            if name not in KEYS:
+                hint = _hint(name, KEYS, functools.partial(_variable, key=key))
+                raise ConfigError(f"unknown section [{name}] in {variable}{hint}")
+            if key not in KEYS[name]:
+                hint = _hint(key, KEYS[name], functools.partial(_variable, name))
+                raise ConfigError(f"unknown key {name}.{key} in {variable}{hint}")
+
+
+def _variable(section: str, key: str) -> str:
+    return f"{ENV_PREFIX}{section.upper()}__{key.upper()}"
+
+
 def _env_overrides(environ: dict[str, str]) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
     for name, value in environ.items():
@@ -220,11 +295,16 @@ class _Section:
     def _key(self, key: str) -> str:
         return f"{self.name}.{key}"
 
+    def _get(self, key: str, default: Any = None) -> Any:
+        if key not in KEYS[self.name]:
+            raise KeyError(f"{self._key(key)} is read but missing from KEYS")
+        return self.data.get(key, default)
+
     def has(self, key: str) -> bool:
-        return key in self.data
+        return self._get(key) is not None
 
     def text(self, key: str, default: str | None = None, *, required: bool = False) -> str:
-        value = self.data.get(key, default)
+        value = self._get(key, default)
         if value is None:
             if required:
                 raise ConfigError(f"missing key {self._key(key)}")
@@ -234,7 +314,7 @@ class _Section:
         return value
 
     def opt_str(self, key: str) -> str | None:
-        value = self.data.get(key)
+        value = self._get(key)
         if value is None or value == "":
             return None
         if not isinstance(value, str):
@@ -242,7 +322,7 @@ class _Section:
         return value
 
     def integer(self, key: str, default: int) -> int:
-        value = self.data.get(key, default)
+        value = self._get(key, default)
         if isinstance(value, bool):
             raise ConfigError(f"{self._key(key)} must be a whole number")
         if isinstance(value, str):
@@ -255,7 +335,7 @@ class _Section:
         return value
 
     def number(self, key: str, default: float) -> float:
-        value = self.data.get(key, default)
+        value = self._get(key, default)
         try:
             number = float(value)
         except (TypeError, ValueError):
@@ -265,7 +345,7 @@ class _Section:
         return number
 
     def boolean(self, key: str, default: bool) -> bool:
-        value = self.data.get(key, default)
+        value = self._get(key, default)
         if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
             return value.lower() in ("true", "1", "yes")
         if not isinstance(value, bool):
@@ -279,7 +359,7 @@ class _Section:
         return value
 
     def str_list(self, key: str) -> tuple[str, ...]:
-        value = self.data.get(key, [])
+        value = self._get(key, [])
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -343,6 +423,7 @@ def settings_from_dict(
     source: Path | None = None,
 ) -> Settings:
     env = _env_overrides(dict(os.environ if environ is None else environ))
+    _check_names(raw, env)
     base = base or Path.cwd()
 
     def section(name: str) -> _Section:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from mailer.config import load_settings, settings_from_dict
+from mailer.config import KEYS, load_settings, project_root, settings_from_dict
 from mailer.errors import ConfigError
+from mailer.starter import STARTER_CONFIG
 
 BASE = {
     "network": {"address": "verkosto@example.test", "coordinators": ["k@example.test"]},
@@ -80,3 +82,86 @@ def test_unreadable_toml_is_a_config_error(tmp_path: Path) -> None:
     config.write_text("[network\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_settings(config, {})
+
+
+@pytest.mark.parametrize(
+    ("raw", "env", "message"),
+    [
+        (
+            {**BASE, "smtp": {**BASE["smtp"], "prot": 25}},
+            {},
+            "unknown key smtp.prot (did you mean smtp.port?)",
+        ),
+        (
+            {**BASE, "databse": {"url": "sqlite:///kunta.db"}},
+            {},
+            "unknown section [databse] (did you mean [database]?)",
+        ),
+        (
+            {**{k: v for k, v in BASE.items() if k != "network"}, "netwrk": BASE["network"]},
+            {},
+            "unknown section [netwrk] (did you mean [network]?)",
+        ),
+        (BASE, {"MAILER_SMTP__PROT": "1"}, "unknown key smtp.prot in MAILER_SMTP__PROT"),
+        (
+            BASE,
+            {"MAILER_DATABSE__URL": "sqlite:///x.db"},
+            "unknown section [databse] in MAILER_DATABSE__URL (did you mean MAILER_DATABASE__URL?)",
+        ),
+        ({**BASE, "smtp": {**BASE["smtp"], "xyzzy": 1}}, {}, "unknown key smtp.xyzzy"),
+        ({"port": 25, **BASE}, {}, "unknown key port outside any [section]"),
+    ],
+)
+def test_unknown_keys_and_sections_are_refused(
+    raw: dict[str, object], env: dict[str, str], message: str
+) -> None:
+    """A typo in a key or a section name stops with its name, never leaves a default in force."""
+    with pytest.raises(ConfigError) as refused:
+        settings_from_dict(raw, {"MAILER_IMAP__PASSWORD": "x", **env})
+    assert str(refused.value).startswith(message)
+
+
+def test_unknown_key_beats_a_missing_one() -> None:
+    """A misspelt required key is reported as the typo, not as the key it was meant to be."""
+    network = {"adress": "v@example.test", "coordinators": ["k@example.test"]}
+    with pytest.raises(ConfigError, match=r"network\.adress \(did you mean network\.address\?\)"):
+        settings_from_dict({**BASE, "network": network}, {"MAILER_IMAP__PASSWORD": "x"})
+
+
+def _documented_keys(toml: str) -> dict[str, set[str]]:
+    """The keys of a TOML text, and of its commented-out ``# key = value`` lines."""
+    keys: dict[str, set[str]] = {}
+    section = ""
+    for line in toml.splitlines():
+        header = re.match(r"\s*\[(\w+)\]", line)
+        key = re.match(r"\s*#?\s*(\w+)\s*=", line)
+        if header:
+            section = header.group(1)
+            keys.setdefault(section, set())
+        elif key and section:
+            keys[section].add(key.group(1))
+    return keys
+
+
+def _readme_toml() -> str:
+    readme = (project_root() / "README.md").read_text(encoding="utf-8")
+    return "\n".join(re.findall(r"```toml\n(.*?)```", readme, re.DOTALL))
+
+
+@pytest.mark.parametrize("text", [STARTER_CONFIG, _readme_toml()], ids=["init", "readme"])
+def test_every_documented_key_is_known(text: str) -> None:
+    """What `mailer init` writes and the README shows, commented-out keys too, is all known."""
+    documented = _documented_keys(text)
+    assert documented
+    for section, keys in documented.items():
+        assert section in KEYS
+        assert keys <= KEYS[section], (section, keys - KEYS[section])
+
+
+def test_the_init_file_loads(tmp_path: Path) -> None:
+    """The starter file loads as it is written, with the password from the environment."""
+    config = tmp_path / "mailer.toml"
+    config.write_text(STARTER_CONFIG, encoding="utf-8")
+    settings = load_settings(config, {"MAILER_IMAP__PASSWORD": "x"})
+    assert settings.network.address == "verkosto@example.test"
+    assert settings.database_url == f"sqlite:///{tmp_path / 'mailer.db'}"
