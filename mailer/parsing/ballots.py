@@ -349,8 +349,9 @@ _NAME_WORDS_MAX = 4
 # Where a closing may begin on the vote's own line: after a sentence or a comma
 # ("B, t. Matti", "2. Terveisin Matti"), or at "t." before a name ("B kiitos t. Matti").
 _INLINE_CLOSING = re.compile(r"(?<=[.!?,;])\s+|\s+(?=t[.:]\s*[^\W\d_])", re.IGNORECASE)
-# A line that opens with a choice: "4 soita...", "-D, puh. ...", but not "A. Virtanen".
-_VOTE_FIRST = re.compile(r"[-*\u2022\s]*(?:\d{1,2}|[^\W\d_])(?:[\s,!]|$)")
+# A line that opens with a choice and words: "4 soita...", "-D, puh. ...", but not
+# "A. Virtanen" or "M 040 123 4567".
+_VOTE_FIRST = re.compile(r"[-*\u2022\s]*(?:\d{1,2}|[^\W\d_])[\s,!]+[^\W\d_]")
 _INITIAL = re.compile(r"[A-ZÅÄÖ]\.")
 # "-M", "/MV", "-Matti V." (or an en dash); its start alone ("-D ...") is an item of a list.
 _DASH_NAME = re.compile(r"[-/\u2013\u2014][^\W\d_](?:[^\d\s]{0,29}(?:\s[^\d\s]{1,30}){0,2})?")

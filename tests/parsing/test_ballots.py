@@ -324,6 +324,13 @@ def test_a_letter_out_of_range_is_shown_as_written() -> None:
     assert (result.reason, result.written) == ("unknown_option", ("K",))
 
 
+def test_a_signature_line_that_opens_with_a_letter_is_cut() -> None:
+    """A letter before a phone number labels it; a letter before words may be a vote."""
+    assert parse_ballot("B\n\nM 040 123 4567", TOPICS, 2).choices == (2,)
+    assert parse_ballot("B\n\nt 040 1234567", TOPICS, 2).choices == (2,)
+    assert parse_ballot("B\nD soita 040 123 4567", TOPICS, 2).status == "clarify"
+
+
 def test_letters_and_digits_together_ask_back() -> None:
     """ "B ja 4" mixes two ways of counting: the member is asked, nothing is recorded."""
     for text in ("B ja 4", "2 ja D", "Valitsen B, 4", "Äänestän kakkosta ja D:tä"):
