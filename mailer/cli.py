@@ -22,7 +22,7 @@ from mailer.cli_events import events_app
 from mailer.cli_polls import polls_app
 from mailer.cli_report import report
 from mailer.clock import Clock, parse_now
-from mailer.config import Settings, load_settings
+from mailer.config import DEFAULT_CONFIG, Settings, load_settings
 from mailer.db.models import Member, OutboxMessage, OutboxRecipient, Ticket
 from mailer.errors import ConfigError, MailerError
 
@@ -72,7 +72,9 @@ def main_options(
     ctx: typer.Context,
     config: Annotated[
         Path | None,
-        typer.Option("--config", "-c", help="mailer.toml (default: $MAILER_CONFIG)"),
+        typer.Option(
+            "--config", "-c", help="the config file (default: $MAILER_CONFIG, else ./mailer.toml)"
+        ),
     ] = None,
     now: Annotated[
         str | None,
@@ -100,7 +102,7 @@ def _service(ctx: typer.Context) -> Iterator[App]:
 @app.command()
 def init(
     path: Annotated[Path, typer.Option(help="where to write the starter config")] = Path(
-        "mailer.toml"
+        DEFAULT_CONFIG
     ),
     force: Annotated[bool, typer.Option(help="overwrite an existing file")] = False,
 ) -> None:
@@ -115,7 +117,8 @@ def init(
     db = Database(database_url_of(path))
     db.upgrade()
     db.dispose()
-    out.print(f"wrote {path} and created the database; edit it, then run: mailer run")
+    then = "mailer run" if path == Path(DEFAULT_CONFIG) else f"mailer --config {path} run"
+    out.print(f"wrote {path} and created the database; edit it, then run: {then}")
 
 
 @app.command()

@@ -399,11 +399,21 @@ def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
+DEFAULT_CONFIG = "mailer.toml"
+
+
 def load_settings(path: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
-    """Read the TOML file (``--config`` or ``MAILER_CONFIG``) and overlay the environment."""
+    """Read the TOML file and overlay the environment.
+
+    The file is ``--config``, else ``MAILER_CONFIG``, else the ``mailer.toml`` that
+    ``mailer init`` wrote in the current directory: "mailer init, edit, mailer run"
+    must work without naming the file.
+    """
     env = dict(os.environ if environ is None else environ)
     if path is None and env.get("MAILER_CONFIG"):
         path = Path(env["MAILER_CONFIG"])
+    if path is None and Path(DEFAULT_CONFIG).is_file():
+        path = Path(DEFAULT_CONFIG)
     raw: dict[str, Any] = {}
     if path is not None:
         try:

@@ -44,6 +44,9 @@ def test_init_writes_a_commented_config_and_database(
     assert data["network"]["timezone"] == "Europe/Helsinki"
     assert (tmp_path / "mailer.db").exists()
     assert main(["init"]) == 2  # refuses to overwrite
+    monkeypatch.delenv("MAILER_CONFIG", raising=False)
+    monkeypatch.setenv("MAILER_IMAP__PASSWORD", "from-the-environment")
+    assert main(["members", "list", "--json"]) == 0  # ./mailer.toml without --config
 
 
 def test_missing_key_exits_2_naming_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
