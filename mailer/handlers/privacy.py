@@ -23,10 +23,9 @@ from mailer.db.models import (
 )
 from mailer.events import privacy as event_privacy
 from mailer.handlers.context import HandlerContext
-from mailer.handlers.subscriptions import open_request
+from mailer.handlers.subscriptions import confirmed, open_request
 from mailer.inbound.message import InboundMessage
 from mailer.outgoing.compose import OutgoingAttachment
-from mailer.parsing.commands import normalise_word
 
 ERASE_TOKEN = "e"
 ERASED = "erased"
@@ -111,10 +110,9 @@ def confirm_erase(ctx: HandlerContext, msg: InboundMessage, request_id: int) -> 
     if request.state != "pending" or request.expires_at < ctx.now:
         ctx.file(f"erasure request #{request_id} is {request.state} or expired")
         return
-    first = normalise_word(next((ln for ln in msg.new_text.splitlines() if ln.strip()), ""))
-    if first in ctx.rules.words("confirm.no"):
-        request.state, request.decided_at = "declined", ctx.now
-        ctx.file("the person declined their erasure request")
+    if not confirmed(
+        ctx, msg, request, ERASE_TOKEN, "privacy/erase_cancelled", "privacy/erase_unclear"
+    ):
         return
     language = request.language
     erase(ctx, request.email)

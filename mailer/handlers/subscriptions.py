@@ -18,7 +18,8 @@ from mailer.inbound.message import InboundMessage
 from mailer.list_archive import latest_post_id
 from mailer.matchers.coordinator import is_coordinator
 from mailer.outgoing.compose import Draft
-from mailer.parsing.commands import command_lines, normalise_word
+from mailer.parsing.commands import command_lines
+from mailer.parsing.confirm import read_confirmation
 from mailer.parsing.language import guess_language
 from mailer.parsing.list_commands import Command, parse_command
 
@@ -56,6 +57,42 @@ def open_request(ctx: HandlerContext, kind: str, msg: InboundMessage, language: 
     return request
 
 
+def _kind(template: str) -> str:
+    return template.replace("/", "-").replace("_", "-")
+
+
+def confirmed(
+    ctx: HandlerContext,
+    msg: InboundMessage,
+    request: Request,
+    token: str,
+    cancelled: str,
+    unclear: str,
+) -> bool:
+    """Whether a reply to a pending request confirms it; a no or an unclear reply is answered.
+
+    A clear no closes the request with a short "not done"; a reply that could
+    mean either is asked back with the same Reply-To, and the request keeps
+    waiting, so nobody is subscribed or erased on a guess.
+    """
+    answer = read_confirmation(msg.new_text, ctx.rules)
+    ctx.actions.append(f"{request.kind} request #{request.id}: the reply says {answer}")
+    if answer == "no":
+        request.state, request.decided_at = "declined", ctx.now
+        ctx.answer(msg, request.language, cancelled, kind=_kind(cancelled))
+    elif answer == "unclear":
+        ctx.answer(
+            msg,
+            request.language,
+            unclear,
+            kind=_kind(unclear),
+            related=f"request:{request.id}",
+            reply_to=ctx.reply_address(token, request.id),
+            request=request,
+        )
+    return answer == "yes"
+
+
 def join(ctx: HandlerContext, msg: InboundMessage) -> None:
     language = _language(ctx, msg, _command(ctx, msg))
     if not msg.sender:
@@ -89,7 +126,7 @@ def join(ctx: HandlerContext, msg: InboundMessage) -> None:
 
 
 def confirm_join(ctx: HandlerContext, msg: InboundMessage, request_id: int) -> None:
-    """A reply to the confirmation request: any text confirms, a plain no declines."""
+    """A reply to the confirmation request: a yes or a neutral reply confirms."""
     request = ctx.session.get(Request, request_id)
     if request is None or request.kind != "join":
         ctx.file(f"confirmation for unknown request {request_id}")
@@ -104,10 +141,7 @@ def confirm_join(ctx: HandlerContext, msg: InboundMessage, request_id: int) -> N
         request.state = "expired"
         ctx.answer(msg, request.language, "list/join_expired", kind="list-join-expired")
         return
-    first = normalise_word(next((ln for ln in msg.new_text.splitlines() if ln.strip()), ""))
-    if first in ctx.rules.words("confirm.no"):
-        request.state, request.decided_at = "declined", ctx.now
-        ctx.answer(msg, request.language, "list/join_cancelled", kind="list-join-cancelled")
+    if not confirmed(ctx, msg, request, JOIN_TOKEN, "list/join_cancelled", "list/confirm_unclear"):
         return
     if ctx.settings.list.require_approval:
         request.state = "awaiting-approval"

@@ -7,7 +7,9 @@ never taken for one. Command lines are removed from the text that is relayed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from functools import lru_cache
 
 _PUNCTUATION = ".!:;,-\u2013*_ \t"
 
@@ -15,6 +17,24 @@ _PUNCTUATION = ".!:;,-\u2013*_ \t"
 def normalise_word(line: str) -> str:
     """Case, surrounding space and punctuation aside, and inner spaces collapsed."""
     return " ".join(line.replace(":", " ").split()).strip(_PUNCTUATION).casefold()
+
+
+@lru_cache(maxsize=8)
+def _courtesy(words: frozenset[str]) -> re.Pattern[str]:
+    either = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return re.compile(
+        rf"^(?:(?:{either})[\s,.!]+)*(?P<core>.*?)(?:[\s,.!]+(?:{either}))*$", re.DOTALL
+    )
+
+
+def without_courtesy(word: str, courtesy: frozenset[str]) -> str:
+    """A normalised command line without a leading or trailing "kiitos" / "please".
+
+    People write "Viikoittain, kiitos" or "unsubscribe please"; the courtesy is
+    no part of the command, but a line holding nothing else stays as it was.
+    """
+    core = _courtesy(courtesy).match(word)
+    return core.group("core").strip(_PUNCTUATION) if core and core.group("core") else word
 
 
 def command_lines(text: str, commands: Mapping[str, frozenset[str]]) -> tuple[set[str], str]:
