@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mailer.db.models import Ticket
+from mailer.config import LANGUAGES
+from mailer.db.models import Member, Ticket
 from mailer.handlers import shared_answers
 from mailer.handlers.context import HandlerContext
 from mailer.inbound.message import InboundMessage
@@ -60,13 +61,28 @@ def _to_coordinators(
     )
 
 
+def _language(ctx: HandlerContext, msg: InboundMessage, member: Member | None) -> str:
+    """The member's own language; else the words, with the client's language on a tie."""
+    if member is not None:
+        return member.language
+    client = (msg.header("content-language") or "").partition("-")[0].strip().lower()
+    default = client if client in LANGUAGES else ctx.settings.network.language
+    return guess_language(f"{msg.subject}\n{msg.new_text}", default)
+
+
+def _is_empty(msg: InboundMessage) -> bool:
+    """No subject, no words and no file: nothing a coordinator could answer."""
+    attached = any(not a.inline for a in msg.attachments)
+    return not msg.clean_subject.strip(" -") and not msg.new_text.strip() and not attached
+
+
 def new_question(ctx: HandlerContext, msg: InboundMessage) -> None:
     member = ctx.member(msg.sender) if msg.sender else None
-    language = (
-        member.language
-        if member
-        else guess_language(f"{msg.subject}\n{msg.new_text}", ctx.settings.network.language)
-    )
+    language = _language(ctx, msg, member)
+    if _is_empty(msg):
+        ctx.answer(msg, language, "general/empty_mail", kind="empty-mail")
+        ctx.file("an empty mail (no subject, no text): the sender was asked what they meant")
+        return
     ticket = Ticket(
         member_id=member.id if member else None,
         requester_email=msg.sender,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mailer.parsing.commands import normalise_word
+from mailer.parsing.commands import normalise_word, without_courtesy
 from mailer.routing.rules import RuleSet
 
 SIMPLE = {
@@ -36,9 +36,14 @@ def _candidates(subject: str, new_text: str) -> list[str]:
     return [c for c in (subject, first) if c.strip()]
 
 
+def command_word(line: str, rules: RuleSet) -> str:
+    """A subject or first line as a command: case, punctuation and "kiitos" / "please" aside."""
+    return without_courtesy(normalise_word(line), rules.words("command.courtesy"))
+
+
 def parse_command(subject: str, new_text: str, rules: RuleSet) -> Command | None:
     for candidate in _candidates(subject, new_text):
-        word = normalise_word(candidate)
+        word = command_word(candidate, rules)
         for keyword, name in SIMPLE.items():
             if word in rules.words(keyword):
                 return Command(name, "", rules.language_of(keyword, word))

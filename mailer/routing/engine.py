@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from mailer.errors import RulesError
 from mailer.inbound.message import InboundMessage
 from mailer.matchers import MATCHERS, RouteContext
-from mailer.parsing.commands import normalise_word
+from mailer.parsing.list_commands import command_word
 from mailer.routing.rules import Link, RuleSet
 
 MAX_JUMPS = 10
@@ -56,7 +56,11 @@ def _check(link: Link, msg: InboundMessage, ctx: RouteContext, decision: Decisio
     if link.keyword:
         words = ctx.rules.words(link.keyword)
         hit = next(
-            (t for t in (msg.clean_subject, _first_line(msg)) if t and normalise_word(t) in words),
+            (
+                t
+                for t in (msg.clean_subject, _first_line(msg))
+                if t and command_word(t, ctx.rules) in words
+            ),
             None,
         )
         if hit is None:

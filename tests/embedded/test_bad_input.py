@@ -33,6 +33,33 @@ def _text(msg: object) -> str:
     return body.get_content() if body is not None else ""
 
 
+@pytest.mark.parametrize(
+    ("raw", "language_marker"),
+    [
+        (b"From: John Smith <john@example.test>\nTo: verkosto@example.test\n\n", "no subject"),
+        (
+            b"From: a@example.test\nSubject: \nContent-Language: sv-SE\n"
+            b"Content-Type: text/html; charset=utf-8\n\n<html><body><p>&nbsp;</p></body></html>\n",
+            "varken",
+        ),
+    ],
+)
+def test_mail_with_no_subject_and_no_text_is_asked_about(
+    embedded: Build, raw: bytes, language_marker: str
+) -> None:
+    """An empty mail opens no ticket: the sender is asked what they meant, the mail is filed."""
+    env = embedded(network={"language": "en"} if b"john" in raw else {})
+    env.deliver(raw)
+    env.cycle()
+    assert _tickets(env) == []
+    assert env.received(COORDINATOR) == []
+    sender = "john@example.test" if b"john" in raw else "a@example.test"
+    (asked,) = env.received(sender)
+    assert language_marker in _text(asked)
+    (claim,) = _claims(env)
+    assert claim.outcome == "filed" and "empty" in claim.reason
+
+
 def test_empty_message_is_shunted(embedded: Build) -> None:
     """Zero bytes cannot be read: the message moves to Shunt with the reason recorded."""
     env = embedded()

@@ -50,6 +50,8 @@ def _text(msg: EmailMessage) -> str:
         ("Re: ei viestejä", "", "none"),
         ("", "Dagligen\n\nMed vänliga hälsningar\nLiisa", "daily"),
         ("SV: weekly digest", "--\nLiisa Laine\np. 040 123 4567", "weekly"),
+        ("Viikoittain, kiitos", "", "weekly"),
+        ("", "Päivittäin kiitos\n\nTerveisin\nLiisa", "daily"),
     ],
 )
 def test_delivery_mode_by_mail(embedded: Build, subject: str, body: str, mode: str) -> None:
@@ -60,6 +62,17 @@ def test_delivery_mode_by_mail(embedded: Build, subject: str, body: str, mode: s
     assert _member(env).delivery == mode
     (told,) = env.received(WHO)
     assert "toimitustapa" in str(told["Subject"]).lower()
+
+
+@pytest.mark.parametrize("subject", ["Eroa listalta kiitos", "unsubscribe please", "Tack, avsluta"])
+def test_leave_with_a_courtesy_word(embedded: Build, subject: str) -> None:
+    """A "kiitos" / "please" / "tack" around the command still takes the member off the list."""
+    env = _with_member(embedded)
+    env.deliver(f"From: {WHO}\nSubject: {subject}\n\n".encode())
+    env.cycle()
+    assert not _member(env).subscribed
+    (told,) = env.received(WHO)
+    assert "listalta" in _text(told).lower() or "listan" in _text(told).lower()
 
 
 def test_language_change_is_confirmed_in_the_new_language(embedded: Build) -> None:

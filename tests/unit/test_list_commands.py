@@ -42,6 +42,14 @@ RULES = load_rules(project_root() / "rules", "verkosto", "example.test", set(MAT
         ("mina uppgifter", "", Command("export")),
         ("poista tietoni", "", Command("erase")),
         ("Delete my data", "", Command("erase")),
+        ("Viikoittain, kiitos", "", Command("delivery", "weekly")),
+        ("Eroa listalta kiitos", "", Command("leave")),
+        ("unsubscribe please", "", Command("leave")),
+        ("Please unsubscribe", "", Command("leave")),
+        ("", "Kiitos, tilaa lista!\n\nTerveisin\nPaula", Command("join")),
+        ("Veckovis tack", "", Command("delivery", "weekly")),
+        ("kieli sv, kiitti", "", Command("language", "sv")),
+        ("Daily digest, thank you", "", Command("delivery", "daily")),
     ],
 )
 def test_commands(subject: str, text: str, expected: Command) -> None:
@@ -56,6 +64,9 @@ def test_commands(subject: str, text: str, expected: Command) -> None:
         ("Koulukuljetukset", "Hei,\nmiten tilaatte koulukuljetukset?"),
         ("Kysymys", "Haluaisin liittyä verkostoon, miten se onnistuu?"),
         ("", "Please help me with the statistics"),
+        ("Kiitos", ""),
+        ("Kiitos viikoittaisesta koosteesta", ""),
+        ("Tack för hjälpen", ""),
     ],
 )
 def test_sentences_are_not_commands(subject: str, text: str) -> None:
@@ -65,7 +76,14 @@ def test_sentences_are_not_commands(subject: str, text: str) -> None:
 
 @pytest.mark.parametrize(
     ("subject", "language"),
-    [("liity", "fi"), ("prenumerera", "sv"), ("subscribe", "en"), ("avsluta", "sv")],
+    [
+        ("liity", "fi"),
+        ("prenumerera", "sv"),
+        ("subscribe", "en"),
+        ("avsluta", "sv"),
+        ("Avsluta, tack", "sv"),
+        ("unsubscribe please", "en"),
+    ],
 )
 def test_command_knows_the_language_it_was_written_in(subject: str, language: str) -> None:
     """A one-word mail is answered in the language of that word."""
