@@ -63,7 +63,7 @@ def _requests(env: Embedded) -> list[str]:
 
 
 def test_no_thanks_to_the_join_confirmation_adds_nobody(embedded: Build) -> None:
-    """ "Ei kiitos, en pyytänyt tätä." in Outlook: a short "not added", no welcome."""
+    """An Outlook reply "Ei kiitos, en pyytänyt tätä." gets a short "not added", no welcome."""
     env = embedded()
     reply = _answer(env, _join(env), "Ei kiitos, en pyytänyt tätä.")
     assert "ei lisätty" in _text(reply)
@@ -72,7 +72,7 @@ def test_no_thanks_to_the_join_confirmation_adds_nobody(embedded: Build) -> None
 
 
 def test_swedish_and_english_no_cancel_too(embedded: Build) -> None:
-    """ "Nej tack" and "No thanks, I didn't ask for this" cancel the request."""
+    """Swedish "Nej tack" and English "No thanks, I didn't ask for this" cancel it too."""
     env = embedded()
     assert "ei lisätty" in _text(_answer(env, _join(env), "Nej tack"))
     _answer(env, _join(env, "subscribe"), "No thanks, I didn't ask for this.")
@@ -80,8 +80,8 @@ def test_swedish_and_english_no_cancel_too(embedded: Build) -> None:
 
 
 def test_an_unsure_reply_is_asked_back_and_the_next_answer_decides(embedded: Build) -> None:
-    """ "Mikä lista tämä on?" is neither: the request waits, the question comes back with
-    the same reference, and "Kyllä" to that question subscribes."""
+    """A bare question ("Mikä lista tämä on?") is neither: the request waits, the question
+    comes back with the same reference, and "Kyllä" to that question subscribes."""
     env = embedded()
     asked = _answer(env, _join(env), "Mikä lista tämä on? En muista pyytäneeni.")
     assert "kyllä - liityn listalle" in _text(asked)
@@ -99,7 +99,7 @@ def test_an_empty_or_neutral_reply_confirms(embedded: Build) -> None:
 
 
 def test_erasure_no_keeps_the_data_and_says_so(embedded: Build) -> None:
-    """ "poista tietoni", then "Ei, älkää poistako": nothing erased, and the member is told;
+    """An erasure request, then "Ei, älkää poistako": nothing erased, and the member is told;
     a hedge is asked back; a yes erases."""
     env = embedded()
     with env.app.db.transaction() as session:
