@@ -23,6 +23,7 @@ from mailer.outgoing.compose import Draft, OutgoingAttachment
 from mailer.parsing.commands import command_lines
 from mailer.parsing.forms import SHARED_ANSWER_FIELDS, split_at_form
 from mailer.parsing.language import guess_language
+from mailer.parsing.list_commands import command_word
 from mailer.tickets import NO_SUBJECT, TOKEN_KIND, find_ticket, record_event
 
 
@@ -76,7 +77,47 @@ def _is_empty(msg: InboundMessage) -> bool:
     return not msg.clean_subject.strip(" -") and not msg.new_text.strip() and not attached
 
 
+# The coordinator's one-word replies, named back to her when one arrives tied to nothing.
+_COORDINATOR_WORDS = (
+    "poll.send",
+    "event.send",
+    "ticket.close",
+    "ticket.reopen",
+    "ticket.note",
+    "ticket.publish",
+    "moderation.approve",
+    "moderation.reject",
+    "event.cancel",
+    "event.participants",
+)
+
+
+def _coordinator_help(ctx: HandlerContext, msg: InboundMessage) -> None:
+    """A coordinator's mail that refers to nothing: what she can do by mail, never a ticket.
+
+    A reply that lost its reference ("LÄHETÄ" to the network address, an answer
+    to a forward without our Reply-To) would otherwise become a question in her
+    own queue, acknowledged to herself.
+    """
+    first = next((ln for ln in msg.new_text.splitlines() if ln.strip()), msg.clean_subject)
+    word = command_word(first, ctx.rules)
+    known = any(word in ctx.rules.words(name) for name in _COORDINATOR_WORDS)
+    ctx.answer(
+        msg,
+        ctx.settings.network.language,
+        "questions/coordinator_help",
+        kind="coordinator-help",
+        subject=msg.clean_subject,
+        command=word.upper() if known else "",
+        year=ctx.now.year,
+    )
+    ctx.file("a coordinator's mail that refers to nothing: she was sent what she can do by mail")
+
+
 def new_question(ctx: HandlerContext, msg: InboundMessage) -> None:
+    if is_coordinator(msg, ctx.settings):
+        _coordinator_help(ctx, msg)
+        return
     member = ctx.member(msg.sender) if msg.sender else None
     language = _language(ctx, msg, member)
     if _is_empty(msg):
@@ -101,7 +142,10 @@ def new_question(ctx: HandlerContext, msg: InboundMessage) -> None:
     # thing they ask about (a council motion, a citizen's mail).
     record_event(ctx, ticket, "question", msg.sender, msg.text)
     _to_coordinators(ctx, ticket, "questions/to_coordinator", msg.text, _attachments(msg))
-    if msg.sender and ctx.may_auto_reply(msg.sender):
+    if msg.sender in ctx.settings.network.coordinators:
+        # an unauthenticated mail in a coordinator's name: she has the forward already
+        ctx.actions.append(f"no acknowledgement to the coordinator address {msg.sender}")
+    elif msg.sender and ctx.may_auto_reply(msg.sender):
         rendered = ctx.templates.render(
             language, "questions/ack", ticket=ticket, network=ctx.settings.network
         )

@@ -7,16 +7,17 @@ from datetime import datetime
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from mailer.db.events import Registration
-from mailer.db.models import InboundMail
+from mailer.db.models import InboundMail, Ticket
 from mailer.events import manage
 from mailer.events.spec import read_spec
 from mailer.jobs import job_context
 from mailer.roster import add_member
 
-from .conftest import COORDINATOR, Embedded
+from .conftest import COORDINATOR, NETWORK, Embedded
 
 Build = Callable[..., Embedded]
 MEMBER = "jasen11@kunta11.example.test"
@@ -82,3 +83,54 @@ def test_out_of_office_without_headers_to_an_invitation_is_filed(embedded: Build
         assert list(session.scalars(select(Registration))) == []
     claim = _claims(env)[-1]
     assert claim.outcome == "filed" and "automatic" in claim.reason
+
+
+def _tickets(env: Embedded) -> list[Ticket]:
+    with env.app.db.transaction() as session:
+        return list(session.scalars(select(Ticket)))
+
+
+@pytest.mark.parametrize(
+    ("subject", "body", "named"),
+    [
+        ("VS: Kutsu: Asiointiliikenne", "LÄHETÄ\n\nKoordinaattori", "LÄHETÄ"),
+        ("RE: Viikkopalaveri", "Kiitos, käydään tämä läpi torstaina.\n\nTerveisin\nK", ""),
+        (
+            "VL: Kysymys koulukuljetuksista",
+            "\n\n________________________________\nLähettäjä: Liisa <liisa@example.test>\n"
+            "Aihe: Kysymys koulukuljetuksista\n\nMiten te kilpailutatte?\n",
+            "",
+        ),
+    ],
+)
+def test_coordinator_mail_tied_to_nothing_gets_help_not_a_ticket(
+    embedded: Build, subject: str, body: str, named: str
+) -> None:
+    """No ticket in her own queue and no acknowledgement to herself: a short help on what
+    she can do by mail, and the mail is filed with the reason."""
+    env = embedded()
+    env.deliver(
+        f"From: Koordinaattori <{COORDINATOR}>\nTo: {NETWORK}\nSubject: {subject}\n"
+        f"Content-Type: text/plain; charset=utf-8\n\n{body}".encode()
+    )
+    env.cycle()
+    assert _tickets(env) == []
+    (help_,) = env.received(COORDINATOR)
+    text = _text(help_)
+    assert "verkosto+tapahtuma@example.test" in text and "vastaanotettu" not in text
+    assert ("Sana LÄHETÄ toimii vain" in text) == bool(named)
+    (claim,) = _claims(env)
+    assert claim.outcome == "filed" and "coordinator" in claim.reason
+
+
+def test_coordinator_address_failing_authentication_gets_no_acknowledgement(
+    embedded: Build,
+) -> None:
+    """A mail in her name the server does not vouch for stays a question she can see, but
+    the service never acknowledges a question to a coordinator's own address."""
+    env = embedded(security={"trusted_authserv_id": "mx.example.test"})
+    env.deliver(f"From: {COORDINATOR}\nTo: {NETWORK}\nSubject: Kysymys\n\nHei\n".encode())
+    env.cycle()
+    assert [t.requester_email for t in _tickets(env)] == [COORDINATOR]
+    (forward,) = env.received(COORDINATOR)
+    assert "vastaanotettu" not in _text(forward)

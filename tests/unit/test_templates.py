@@ -129,7 +129,13 @@ def _context() -> dict[str, object]:
         **_digests_context(),
         **_report_context(),
         **_shared_answers_context(),
+        **_guard_context(),
     }
+
+
+def _guard_context() -> dict[str, object]:
+    """The variables of the answers to mail the service could not act on."""
+    return {"command": "LÄHETÄ", "year": 2027}
 
 
 def _shared_answers_context() -> dict[str, object]:
