@@ -4,7 +4,10 @@ At ``[digests] coordinator_hour`` (network time) the coordinators get one mail:
 new questions, the open ones with their age (oldest first, with the
 reference), registrations since the last digest per event, ballots so far per
 open poll, held list posts, delivery failures and members disabled for
-bouncing, and material filed. A digest with nothing in it is not sent.
+bouncing, material filed, and the mail filed without an answer (auto-replies,
+forms from the wrong sender, answers held back by the flood limit, mail that
+could not be handled), grouped by the reason. A digest with nothing in it is
+not sent.
 
 Each digest moment is one ``job_runs`` row (``coordinator-digest``, the local
 date), written in the same transaction as the mail is queued: a second run, or
@@ -33,6 +36,7 @@ from mailer.db.events import Event, Registration
 from mailer.db.materials import Material
 from mailer.db.models import (
     Bounce,
+    InboundMail,
     JobRun,
     ListPost,
     Member,
@@ -49,6 +53,7 @@ from mailer.outgoing.compose import Draft
 
 JOB = "coordinator-digest"
 LIMIT = 50  # lines per section; the rest is counted, not listed
+PER_REASON = 5  # filed mails listed under one reason; the rest is counted
 
 log = logging.getLogger("mailer.digests")
 
@@ -89,6 +94,22 @@ class Failure:
     at: datetime
 
 
+@dataclass(frozen=True)
+class FiledMail:
+    sender: str
+    subject: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class FiledReason:
+    """Mail filed without an answer for one reason: a holiday's auto-replies stay one line."""
+
+    reason: str
+    shunted: bool  # could not be handled at all: it waits in the Shunt folder
+    mails: list[FiledMail]
+
+
 @dataclass
 class CoordinatorDigest:
     since: datetime
@@ -101,7 +122,14 @@ class CoordinatorDigest:
     failures: list[Failure] = field(default_factory=list)
     disabled: list[Member] = field(default_factory=list)
     materials: list[Material] = field(default_factory=list)
+    filed: list[FiledReason] = field(default_factory=list)
+    filed_bounces: int = 0  # bounces and mail to the bounce address: failures list those
     limit: int = LIMIT
+    per_reason: int = PER_REASON
+
+    @property
+    def filed_count(self) -> int:
+        return sum(len(group.mails) for group in self.filed)
 
     @property
     def empty(self) -> bool:
@@ -115,6 +143,8 @@ class CoordinatorDigest:
                 self.failures,
                 self.disabled,
                 self.materials,
+                self.filed,
+                self.filed_bounces,
             )
         )
 
@@ -157,6 +187,26 @@ def _failures(session: Session, since: datetime) -> list[Failure]:
     return sorted(latest.values(), key=lambda f: f.at)
 
 
+def _filed(session: Session, since: datetime) -> tuple[list[FiledReason], int]:
+    """Mail nobody was answered for, grouped by reason (largest group first); and how many
+    of them were bounces or mail to the bounce address, which are counted only."""
+    rows = session.scalars(
+        select(InboundMail)
+        .where(InboundMail.claimed_at >= since, InboundMail.outcome.in_(("filed", "shunted")))
+        .order_by(InboundMail.claimed_at, InboundMail.id)
+    ).all()
+    groups: dict[tuple[str, bool], list[FiledMail]] = {}
+    bounces = 0
+    for row in rows:
+        if row.handler == "bounce" or "+bounce" in row.delivered_to:
+            bounces += 1
+            continue
+        key = (" ".join(row.reason.split())[:200], row.outcome == "shunted")
+        groups.setdefault(key, []).append(FiledMail(row.sender, row.subject, row.claimed_at))
+    ordered = sorted(groups.items(), key=lambda item: (-len(item[1]), item[1][0].at))
+    return [FiledReason(reason, shunted, mails) for (reason, shunted), mails in ordered], bounces
+
+
 def build(session: Session, since: datetime, now: datetime) -> CoordinatorDigest:
     """Everything the digest says, for the window ``since`` … ``now``."""
     digest = CoordinatorDigest(since=since, now=now)
@@ -190,6 +240,7 @@ def build(session: Session, since: datetime, now: datetime) -> CoordinatorDigest
     digest.materials = list(
         session.scalars(select(Material).where(Material.filed_at >= since).order_by(Material.id))
     )
+    digest.filed, digest.filed_bounces = _filed(session, since)
     return digest
 
 
@@ -240,6 +291,7 @@ def send_coordinator_digest(ctx: HandlerContext) -> int:
             "open": len(digest.open_tickets),
             "held": len(digest.held),
             "failures": len(digest.failures),
+            "filed": digest.filed_count,
         },
     )
     return 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from mailer.matchers.auto_reply import auto_reply
 from mailer.matchers.bounce import bounce
 from mailer.matchers.context import Matcher, RouteContext
-from mailer.matchers.coordinator import coordinator
+from mailer.matchers.coordinator import coordinator, not_coordinator
 from mailer.matchers.itip_reply import itip_reply
 from mailer.matchers.list_limits import (
     banned_sender,
@@ -25,6 +25,7 @@ MATCHERS: dict[str, Matcher] = {
     "auto-reply": auto_reply,
     "bounce": bounce,
     "coordinator": coordinator,
+    "not-coordinator": not_coordinator,
     "ticket-reference": ticket_reference,
     "banned-sender": banned_sender,
     "not-member": not_member,

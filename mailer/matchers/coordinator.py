@@ -32,3 +32,12 @@ def is_coordinator(msg: InboundMessage, settings: Settings) -> bool:
 
 def coordinator(msg: InboundMessage, ctx: RouteContext) -> str | None:
     return "from a coordinator" if is_coordinator(msg, ctx.settings) else None
+
+
+def not_coordinator(msg: InboundMessage, ctx: RouteContext) -> str | None:
+    """Someone other than a coordinator, e.g. a member writing to a form address."""
+    return (
+        None
+        if is_coordinator(msg, ctx.settings)
+        else f"{msg.sender or 'the sender'} is not a coordinator"
+    )

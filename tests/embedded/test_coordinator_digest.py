@@ -170,3 +170,47 @@ def test_every_section(embedded: Build) -> None:
     assert '"Mainos" - x@elsewhere.example.test' in text
     assert "old@kunta.example.test: 550 unknown" in text
     assert f"Liisa Laine <{MEMBER}>, Uusikaupunki" in text
+
+
+def test_mail_filed_without_an_answer_is_listed_by_reason(embedded: Build) -> None:
+    """Auto-replies, a coordinator's stray LÄHETÄ and mail to the bounce address were answered
+    by nobody: the digest lists them by reason with sender and subject, bounces by count."""
+    env = _service(embedded)
+    for n in range(7):
+        env.deliver(
+            f"From: jasen{n}@kunta.example.test\nTo: {NETWORK}\nAuto-Submitted: auto-replied\n"
+            f"Subject: Automaattinen vastaus: Kutsu {n}\n\nOlen lomalla.\n".encode()
+        )
+    env.deliver(f"From: {COORDINATOR}\nTo: {NETWORK}\nSubject: VS: Kutsu\n\nLÄHETÄ\n".encode())
+    env.deliver(
+        b"From: someone@kunta.example.test\nSubject: Re: Viesti listalle\n\nKiitos!\n",
+        to="verkosto+bounce-abc@example.test",
+    )
+    env.cycle()
+    env.app.clock.set(MONDAY_6 + timedelta(hours=1, minutes=5))
+    env.cycle()
+    (digest,) = _digests(env)
+    text = _text(digest)
+    assert "VIESTIT, JOIHIN EI VASTATTU (9)" in text
+    assert "automatic mail (auto-reply, bulk or another list): never answered (7)" in text
+    assert 'jasen0@kunta.example.test - "Automaattinen vastaus: Kutsu 0"' in text
+    assert "... ja 2 muuta" in text
+    assert f'{COORDINATOR} - "VS: Kutsu"' in text
+    assert "palautusosoitteeseen: 1" in text
+
+
+def test_a_member_writing_to_the_poll_form_address_asks_the_coordinator(
+    embedded: Build,
+) -> None:
+    """A poll "form" from a member is neither ignored nor a poll: a question, acknowledged."""
+    env = _service(embedded)
+    for address in ("verkosto+aanestys@example.test", "verkosto+kysely@example.test"):
+        env.deliver(
+            f"From: Liisa Laine <{MEMBER}>\nTo: {address}\nSubject: Äänestys\n\n"
+            "Kysymys: Mistä aiheesta seuraava webinaari?\nVaihtoehto: Tilastot\n".encode(),
+            to=address,
+        )
+    env.cycle()
+    with env.app.db.transaction() as session:
+        assert [t.requester_email for t in session.scalars(select(Ticket))] == [MEMBER, MEMBER]
+    assert len([m for m in env.received(MEMBER) if "#" in str(m["Subject"])]) == 2

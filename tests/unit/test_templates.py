@@ -334,6 +334,20 @@ def _digests_context() -> dict[str, object]:
             SimpleNamespace(name="Pekka", email="pekka@example.test", organisation_name="Akaa")
         ],
         materials=[material],
+        filed=[
+            SimpleNamespace(
+                reason="automatic mail (auto-reply, bulk or another list): never answered",
+                shunted=False,
+                mails=[
+                    SimpleNamespace(sender="liisa@example.test", subject="Poissa: Kutsu", at=now),
+                    SimpleNamespace(sender="", subject="", at=now),
+                ],
+            ),
+            SimpleNamespace(reason="error: RuntimeError()", shunted=True, mails=[]),
+        ],
+        filed_count=2,
+        filed_bounces=3,
+        per_reason=1,
         limit=1,
     )
     options = [
