@@ -205,7 +205,7 @@ class Pipeline:
 
     def _too_large(self, ctx: HandlerContext, msg: InboundMessage, size: int) -> None:
         limit = self.settings.security.max_message_bytes
-        if msg.sender and ctx.may_auto_reply(msg.sender):
+        if msg.sender and ctx.may_auto_reply(msg, "too-large", self.settings.network.language):
             rendered = self.templates.render(
                 self.settings.network.language,
                 "general/too_large",

@@ -48,7 +48,9 @@ url = "sqlite:///mailer.db"                # or postgresql+psycopg://user@host/d
 # secret = "..."                           # signs reply tokens; generated and kept in the
                                            # database when not set (MAILER_SECURITY__SECRET)
 # trusted_authserv_id = "mx.example.test"  # trust Authentication-Results from this server only
-auto_reply_limit_per_day = 10              # automatic replies per sender per day
+auto_reply_limit_per_day = 10              # per sender in 24 h: automatic replies to mail
+                                           # that could not be acted on or repeats itself
+                                           # (confirmations of what was done are not counted)
 max_message_bytes = 26214400               # larger messages are answered and filed in Shunt
 
 [list]                                     # the members' list (verkosto+lista@...)

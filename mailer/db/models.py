@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -114,6 +115,7 @@ class InboundMail(Base):
     __table_args__ = (
         UniqueConstraint("mailbox", "uidvalidity", "uid", name="uq_inbound_location"),
         UniqueConstraint("message_id", "delivered_to", name="uq_inbound_message_id"),
+        Index("ix_inbound_sender", "sender", "claimed_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     mailbox: Mapped[str] = mapped_column(String(300))
@@ -128,6 +130,10 @@ class InboundMail(Base):
     handler: Mapped[str] = mapped_column(String(50), default="")
     reason: Mapped[str] = mapped_column(Text, default="")
     folder: Mapped[str] = mapped_column(String(100), default="")
+    # The per-sender flood limit (handlers/context.py): what an answered mail said, to
+    # know a repeat, and whether its answer counted against the sender's daily limit.
+    fingerprint: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    rationed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Ticket(Base):

@@ -7,22 +7,66 @@ so ``mailer explain`` can say what a message would cause.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailer.config import Settings
 from mailer.db.models import InboundMail, Member, OutboxMessage
 from mailer.inbound.message import InboundMessage
 from mailer.outgoing.compose import Draft, OutgoingAttachment
-from mailer.outgoing.outbox import automatic_replies_since, enqueue
+from mailer.outgoing.outbox import enqueue
 from mailer.reply_tokens import ReplyTokens
 from mailer.routing.engine import Decision
 from mailer.routing.rules import RuleSet
 from mailer.templates import Templates
+
+# Automatic replies that confirm something the sender's mail did: a person doing many
+# things in a day gets every one. Everything else (clarifications, refusals, help, "not
+# a member", answers to repeats) counts against [security] auto_reply_limit_per_day.
+CONFIRMATIONS = frozenset(
+    {
+        "ticket-ack",
+        "list-confirm-join",
+        "list-awaiting",
+        "list-join-cancelled",
+        "list-left",
+        "list-delivery",
+        "list-language",
+        "list-help",
+        "list-held-notice",
+        "privacy-export",
+        "privacy-confirm-erase",
+        "privacy-erased",
+        "privacy-erase-cancelled",
+        "poll-confirm",
+        "poll-sent",
+        "event-registered",
+        "event-waitlisted",
+        "event-unregistered",
+        "event-rating-saved",
+        "event-feedback-thanks",
+        "material-index",
+        "material-fetch",
+        "report",
+        "weekly-digest-preference",
+    }
+)
+LIMIT_NOTICE = "auto-reply-limit"  # the one reply that says the limit was reached
+_SPACES = re.compile(r"\s+")
+
+
+def fingerprint(msg: InboundMessage) -> str:
+    """What a mail says, where it went and under which subject: equal for a repeat."""
+    said = "\n".join(
+        (msg.delivered_to[0] if msg.delivered_to else "", msg.clean_subject, msg.new_text)
+    )
+    return hashlib.sha256(_SPACES.sub(" ", said.casefold()).strip().encode()).hexdigest()
 
 
 @dataclass
@@ -62,19 +106,50 @@ class HandlerContext:
         network = self.settings.network
         return domain == network.domain.lower() and local.split("+", 1)[0] == network.local_part
 
-    def may_auto_reply(self, address: str) -> bool:
-        """Never to ourselves; and the per-sender flood limit (default 10 a day)."""
+    def may_auto_reply(self, msg: InboundMessage, kind: str, language: str | None) -> bool:
+        """Whether an automatic reply of ``kind`` may go to the sender of ``msg``.
+
+        A loop or a flood is a sender whose mail we cannot act on, or who says the
+        same thing again and again (an auto-responder without headers repeats
+        itself); a person doing many different things in a day is neither. So only
+        replies that are no confirmation of something done (``CONFIRMATIONS``), and
+        any reply to a word-for-word repeat, count against the sender's
+        ``auto_reply_limit_per_day``. When the limit bites the sender is told once,
+        and the mail is filed, so the coordinator's digest lists it.
+        """
+        address = msg.sender
         if self.is_own_address(address):
             self.actions.append(f"no automatic reply to our own address {address}")
             return False
-        limit = self.settings.security.auto_reply_limit_per_day
-        # Replies queued earlier in this transaction go to others: no flush needed to count.
+        claim = self.claim
+        if claim is None or kind == LIMIT_NOTICE:
+            return True
+        claim.fingerprint = fingerprint(msg)
+        since = self.now - timedelta(days=1)
+        earlier = select(func.count(InboundMail.id)).where(
+            InboundMail.sender == claim.sender,
+            InboundMail.claimed_at >= since,
+            InboundMail.id != claim.id,
+        )
+        # The claim is flushed already and excluded: no flush needed to count.
         with self.session.no_autoflush:
-            sent = automatic_replies_since(self.session, address, self.now - timedelta(days=1))
-        if sent >= limit:
-            self.actions.append(f"no automatic reply to {address}: {sent} sent in 24 h")
-            return False
-        return True
+            repeats = self.session.scalar(
+                earlier.where(InboundMail.fingerprint == claim.fingerprint)
+            )
+            if kind in CONFIRMATIONS and not repeats:
+                return True
+            claim.rationed = True
+            rationed = self.session.scalar(earlier.where(InboundMail.rationed.is_(True))) or 0
+        limit = self.settings.security.auto_reply_limit_per_day
+        if rationed < limit:
+            return True
+        if rationed == limit:
+            self.answer(msg, language, "general/auto_reply_limit", kind=LIMIT_NOTICE, limit=limit)
+        self.file(
+            f"automatic reply withheld: {rationed} replies in 24 h to {address} to mail that "
+            f"could not be acted on or repeated itself (limit {limit})"
+        )
+        return False
 
     def answer(
         self,
@@ -89,7 +164,7 @@ class HandlerContext:
         **context: object,
     ) -> OutboxMessage | None:
         """An automatic reply to the sender in their language, within the flood limit."""
-        if not msg.sender or not self.may_auto_reply(msg.sender):
+        if not msg.sender or not self.may_auto_reply(msg, kind, language):
             return None
         rendered = self.templates.render(
             language, template, network=self.settings.network, **context

@@ -145,7 +145,7 @@ def new_question(ctx: HandlerContext, msg: InboundMessage) -> None:
     if msg.sender in ctx.settings.network.coordinators:
         # an unauthenticated mail in a coordinator's name: she has the forward already
         ctx.actions.append(f"no acknowledgement to the coordinator address {msg.sender}")
-    elif msg.sender and ctx.may_auto_reply(msg.sender):
+    elif msg.sender and ctx.may_auto_reply(msg, "ticket-ack", language):
         rendered = ctx.templates.render(
             language, "questions/ack", ticket=ticket, network=ctx.settings.network
         )

@@ -276,4 +276,4 @@ def preferences(ctx: HandlerContext, msg: InboundMessage) -> None:
         ctx.actions.append(f"{member.email} language → {command.argument}")
         ctx.answer(msg, member.language, "list/language_changed", kind="list-language")
     else:
-        ctx.answer(msg, member.language, "list/language_unknown", kind="list-language")
+        ctx.answer(msg, member.language, "list/language_unknown", kind="list-language-unknown")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mailer.clock import Clock
@@ -90,22 +90,6 @@ def enqueue(
     )
     session.add(row)
     return row
-
-
-def automatic_replies_since(session: Session, address: str, since: datetime) -> int:
-    """How many automatic replies went to ``address``: the per-sender flood limit."""
-    return (
-        session.scalar(
-            select(func.count(OutboxRecipient.id))
-            .join(OutboxMessage, OutboxRecipient.message_pk == OutboxMessage.id)
-            .where(
-                OutboxRecipient.address == address.lower(),
-                OutboxMessage.automatic.is_(True),
-                OutboxMessage.created_at >= since,
-            )
-        )
-        or 0
-    )
 
 
 @dataclass(frozen=True)

@@ -185,13 +185,24 @@ def test_handler_error_shunts_and_daemon_goes_on(
     assert len(env.folder("Shunt")) == 1
 
 
-def test_automatic_replies_are_rate_limited(embedded: Build) -> None:
-    """At most auto_reply_limit_per_day acknowledgements to one sender; all are forwarded."""
+def test_automatic_replies_to_repeats_are_rate_limited(embedded: Build) -> None:
+    """The same question again and again: acknowledged up to auto_reply_limit_per_day
+    repeats, then one notice and silence; every copy still reaches the coordinator."""
+    env = embedded(security={"auto_reply_limit_per_day": 3})
+    for _ in range(7):
+        env.deliver(b"From: a@example.test\nSubject: Kysymys\n\nHei\n")
+    env.cycle()
+    assert len(env.received("a@example.test")) == 1 + 3 + 1
+    assert len(env.received(COORDINATOR)) == 7
+
+
+def test_distinct_questions_are_all_acknowledged(embedded: Build) -> None:
+    """A person asking many different things in a day is no flood: every one is answered."""
     env = embedded(security={"auto_reply_limit_per_day": 3})
     for n in range(5):
         env.deliver(f"From: a@example.test\nSubject: Kysymys {n}\n\nHei\n".encode())
     env.cycle()
-    assert len(env.received("a@example.test")) == 3
+    assert len(env.received("a@example.test")) == 5
     assert len(env.received(COORDINATOR)) == 5
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from email.message import EmailMessage
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
+from mailer.cli import main
 from mailer.db.events import Registration
 from mailer.db.models import InboundMail, Ticket
 from mailer.events import manage
@@ -18,6 +20,7 @@ from mailer.jobs import job_context
 from mailer.roster import add_member
 
 from .conftest import COORDINATOR, NETWORK, Embedded
+from .test_cli import _config
 
 Build = Callable[..., Embedded]
 MEMBER = "jasen11@kunta11.example.test"
@@ -134,3 +137,86 @@ def test_coordinator_address_failing_authentication_gets_no_acknowledgement(
     assert [t.requester_email for t in _tickets(env)] == [COORDINATOR]
     (forward,) = env.received(COORDINATOR)
     assert "vastaanotettu" not in _text(forward)
+
+
+def _poll(env: Embedded, tmp_path: Path) -> EmailMessage:
+    """A four-option poll sent to MEMBER; returns the ballot mail."""
+    _member(env)
+    options = ["Tammikuu", "Helmikuu", "Maaliskuu", "Huhtikuu"]
+    create = ["--config", str(_config(env, tmp_path)), "polls", "create", "--question", "Kuu?"]
+    create += [arg for option in options for arg in ("--option", option)]
+    assert main([*create, "--closes", "2099-01-15 16:00"]) == 0
+    env.cycle()
+    (ballot,) = env.received(MEMBER)
+    return ballot
+
+
+def _reply(env: Embedded, to: EmailMessage, text: str) -> list[EmailMessage]:
+    """One Outlook-style reply from MEMBER; the mails that came back."""
+    seen = {str(m["Message-ID"]) for m in env.received(MEMBER)}
+    env.deliver(
+        (
+            f"From: Jäsen 11 <{MEMBER}>\nTo: {to['Reply-To']}\nSubject: VS: {to['Subject']}\n"
+            f"In-Reply-To: {to['Message-ID']}\nContent-Type: text/plain; charset=utf-8\n\n"
+            f"{text}\n\n________________________________\nLähettäjä: {to['From']}\n"
+            f"Aihe: {to['Subject']}\n\n{_text(to)}\n"
+        ).encode(),
+        to=str(to["Reply-To"]),
+    )
+    env.cycle()
+    return [m for m in env.received(MEMBER) if str(m["Message-ID"]) not in seen]
+
+
+def test_a_member_changing_a_ballot_twelve_times_gets_every_confirmation(
+    embedded: Build, tmp_path: Path
+) -> None:
+    """Distinct ballots in one day are confirmed past auto_reply_limit_per_day (10)."""
+    env = embedded()
+    env.app.clock.set(TODAY)
+    ballot = _poll(env, tmp_path)
+    texts = ["1", "2", "3", "4", "Tammikuu", "Helmikuu", "Maaliskuu", "Huhtikuu", "1."]
+    texts += ["Äänestän 2", "Vaihtoehto 3", "4\n\nTerveisin\nJäsen 11"]
+    for text in texts:
+        (confirmation,) = _reply(env, ballot, text)
+        assert "limit" not in str(confirmation["Subject"]).lower()
+    assert len(env.received(MEMBER)) == 1 + 12
+
+
+def test_unreadable_ballots_are_answered_up_to_the_limit_then_told_once(
+    embedded: Build, tmp_path: Path
+) -> None:
+    """Replies the service cannot act on are rationed: three answers, one notice that says
+    why, then silence; the unanswered ones are filed with the reason."""
+    env = embedded(security={"auto_reply_limit_per_day": 3})
+    env.app.clock.set(TODAY)
+    ballot = _poll(env, tmp_path)
+    answers = [_reply(env, ballot, text) for text in ("en tiedä", "kumpi?", "hmm", "ehkä")]
+    assert [len(a) for a in answers[:3]] == [1, 1, 1]
+    (notice,) = answers[3]
+    assert "tauolla" in str(notice["Subject"]) and "koordinaattori näkee" in _text(notice)
+    assert _reply(env, ballot, "mikä tämä on") == []
+    (confirmation,) = _reply(env, ballot, "2")  # a ballot that counts is still confirmed
+    assert "tauolla" not in str(confirmation["Subject"])
+    withheld = [c for c in _claims(env) if "withheld" in c.reason]
+    assert len(withheld) == 2 and all(c.outcome == "filed" for c in withheld)
+
+
+def test_an_auto_responder_without_headers_does_not_loop(embedded: Build) -> None:
+    """A responder that answers everything with the same text, no headers and no thread:
+    the repeats are rationed, so the exchange ends after the limit and one notice."""
+    env = embedded(security={"auto_reply_limit_per_day": 3})
+    responder = "lomalla@kunta.example.test"
+    away = f"From: {responder}\nTo: {NETWORK}\nSubject: Lomalla\n\nOlen lomalla 7.1. asti.\n"
+    env.deliver(away.encode())
+    handled = 0
+    for _ in range(20):
+        env.cycle()
+        answered = len(env.received(responder))
+        if answered == handled:
+            break
+        for _ in range(answered - handled):
+            env.deliver(away.encode())
+        handled = answered
+    assert len(env.received(responder)) == 3 + 2  # the first, three repeats, the notice
+    env.cycle()
+    assert len(env.received(responder)) == 5 and len(env.inbox) == 0

@@ -8,7 +8,7 @@ import pytest
 from harness.servers import MailServers
 from sqlalchemy import func, select
 
-from mailer.db.models import Bounce, InboundMail, Ticket
+from mailer.db.models import Bounce, InboundMail, OutboxRecipient, Ticket
 
 from .conftest import AppFactory, cycle
 from .mail import question
@@ -121,3 +121,31 @@ def test_two_instances_pointed_at_each_other(clean_mail: MailServers, make_app: 
     assert len(to_second) <= 1
     assert len(to_first) <= 1
     assert servers.messages("network") == [] and servers.messages("network2") == []
+
+
+def test_auto_responder_without_headers_does_not_loop(
+    clean_mail: MailServers, make_app: AppFactory
+) -> None:
+    """A responder with no Auto-Submitted, no thread and always the same words, answering
+    every mail we send it: the exchange ends after the limit and one notice."""
+    servers = clean_mail
+    app = make_app(security={"auto_reply_limit_per_day": 2})
+    network, responder = servers.address("network"), servers.address("member5")
+    servers.send(question(responder, "Lomalla", "Olen lomalla 7.1. asti."), responder, network)
+    answered = 0
+    for _ in range(8):
+        servers.wait_for("network", 1)
+        cycle(app)
+        with app.db.transaction() as session:
+            sent = session.scalar(
+                select(func.count(OutboxRecipient.id)).where(OutboxRecipient.address == responder)
+            )
+        if sent == answered:
+            break
+        servers.wait_for("member5", sent or 0)
+        for _ in range((sent or 0) - answered):
+            away = question(responder, "Lomalla", "Olen lomalla 7.1. asti.")
+            servers.send(away, responder, network)
+        answered = sent or 0
+    assert answered == 1 + 2 + 1  # the first, two repeats, the notice
+    assert servers.messages("network") == []

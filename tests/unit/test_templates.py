@@ -135,7 +135,7 @@ def _context() -> dict[str, object]:
 
 def _guard_context() -> dict[str, object]:
     """The variables of the answers to mail the service could not act on."""
-    return {"command": "LÄHETÄ", "year": 2027}
+    return {"command": "LÄHETÄ", "year": 2027, "limit": 10}
 
 
 def _shared_answers_context() -> dict[str, object]:
