@@ -29,6 +29,7 @@ HANDLERS: dict[str, Handler] = {
     "token-reply": token_reply,
     "bounce": record_bounce,
     "join": subscriptions.join,
+    "join-reply": subscriptions.untied_confirmation,
     "leave": subscriptions.leave,
     "preferences": subscriptions.preferences,
     "list-post": list_posts.post,

@@ -17,6 +17,7 @@ from mailer.handlers.context import HandlerContext
 from mailer.inbound.message import InboundMessage
 from mailer.list_archive import latest_post_id
 from mailer.matchers.coordinator import is_coordinator
+from mailer.matchers.join_reply import pending_join
 from mailer.outgoing.compose import Draft
 from mailer.parsing.commands import command_lines
 from mailer.parsing.confirm import read_confirmation
@@ -155,6 +156,13 @@ def confirm_join(ctx: HandlerContext, msg: InboundMessage, request_id: int) -> N
         ctx.answer(msg, request.language, "list/awaiting_approval", kind="list-awaiting")
         return
     _subscribe(ctx, request)
+
+
+def untied_confirmation(ctx: HandlerContext, msg: InboundMessage) -> None:
+    """A reply to the confirmation that reached the plain address (``join-reply`` rule)."""
+    request = pending_join(ctx.session, msg.sender)
+    assert request is not None  # the rule matched on it, in this very transaction
+    confirm_join(ctx, msg, request.id)
 
 
 def decide_join(ctx: HandlerContext, msg: InboundMessage, request_id: int) -> None:

@@ -7,6 +7,7 @@ from mailer.matchers.bounce import bounce
 from mailer.matchers.context import Matcher, RouteContext
 from mailer.matchers.coordinator import coordinator, not_coordinator
 from mailer.matchers.itip_reply import itip_reply
+from mailer.matchers.join_reply import join_reply
 from mailer.matchers.list_limits import (
     banned_sender,
     empty_subject,
@@ -34,6 +35,7 @@ MATCHERS: dict[str, Matcher] = {
     "empty-subject": empty_subject,
     "preference-command": preference_command,
     "itip-reply": itip_reply,
+    "join-reply": join_reply,
     "material-fetch": material_fetch,
     "event-material": event_material,
     "report-request": report_request,

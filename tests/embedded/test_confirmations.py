@@ -119,3 +119,24 @@ def test_erasure_no_keeps_the_data_and_says_so(embedded: Build) -> None:
     assert "kyllä - poistakaa tietoni" in _text(asked) and _members(env) == [PAULA]
     assert "poistettu" in _text(_answer(env, asked, "Kyllä, poistakaa"))
     assert _members(env) == []
+
+
+def test_a_confirmation_sent_to_the_plain_address_without_thread_headers_counts(
+    embedded: Build,
+) -> None:
+    """A client that answers to From and drops In-Reply-To: "Kyllä" still confirms the
+    waiting join instead of becoming a question; a new mail from the same address does not."""
+    env = embedded()
+    confirm = _join(env)
+    env.deliver(
+        f"From: {PAULA}\nTo: {NETWORK}\nSubject: Kysymys\n\nMikä tämä verkosto on?\n".encode()
+    )
+    env.cycle()
+    assert _members(env) == [] and _requests(env) == ["pending"]
+    untied = _outlook_reply(confirm, PAULA, "Kyllä\n\nPaula").replace(
+        f"To: {confirm['Reply-To']}".encode(), f"To: {NETWORK}".encode()
+    )
+    untied = b"\n".join(ln for ln in untied.split(b"\n") if not ln.startswith(b"In-Reply-To"))
+    welcome = _one_new(env, untied)
+    assert "Tervetuloa" in str(welcome["Subject"]) + _text(welcome)
+    assert _members(env) == [PAULA]
