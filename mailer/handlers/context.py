@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from mailer.config import Settings
 from mailer.db.models import InboundMail, Member, OutboxMessage
 from mailer.inbound.message import InboundMessage
+from mailer.matchers.coordinator import is_coordinator
 from mailer.outgoing.compose import Draft, OutgoingAttachment
 from mailer.outgoing.outbox import enqueue
 from mailer.reply_tokens import ReplyTokens
@@ -114,8 +115,10 @@ class HandlerContext:
         itself); a person doing many different things in a day is neither. So only
         replies that are no confirmation of something done (``CONFIRMATIONS``), and
         any reply to a word-for-word repeat, count against the sender's
-        ``auto_reply_limit_per_day``. When the limit bites the sender is told once,
-        and the mail is filed, so the coordinator's digest lists it.
+        ``auto_reply_limit_per_day``. A coordinator correcting a form again and
+        again is working, not flooding: only her repeats count. When the limit
+        bites the sender is told once, and the mail is filed, so the coordinator's
+        digest lists it.
         """
         address = msg.sender
         if self.is_own_address(address):
@@ -136,7 +139,7 @@ class HandlerContext:
             repeats = self.session.scalar(
                 earlier.where(InboundMail.fingerprint == claim.fingerprint)
             )
-            if kind in CONFIRMATIONS and not repeats:
+            if not repeats and (kind in CONFIRMATIONS or is_coordinator(msg, self.settings)):
                 return True
             claim.rationed = True
             rationed = self.session.scalar(earlier.where(InboundMail.rationed.is_(True))) or 0

@@ -220,3 +220,25 @@ def test_an_auto_responder_without_headers_does_not_loop(embedded: Build) -> Non
     assert len(env.received(responder)) == 3 + 2  # the first, three repeats, the notice
     env.cycle()
     assert len(env.received(responder)) == 5 and len(env.inbox) == 0
+
+
+def test_a_coordinator_correcting_a_form_again_and_again_is_always_answered(
+    embedded: Build,
+) -> None:
+    """Distinct faulty forms from the coordinator each get their list of errors past the
+    limit; the same faulty form over and over is rationed like anyone's repeats."""
+    env = embedded(security={"auto_reply_limit_per_day": 2})
+    form = "verkosto+aanestys@example.test"
+
+    def send(text: str) -> None:
+        env.deliver(
+            f"From: {COORDINATOR}\nTo: {form}\nSubject: Äänestys\n\n{text}\n".encode(), to=form
+        )
+        env.cycle()
+
+    for n in range(5):
+        send(f"Kysymys: Mikä aihe {n}?\nVaihtoehto: Tilastot\nPäättyy: eilen")
+    assert len(env.received(COORDINATOR)) == 5
+    for _ in range(5):
+        send("Kysymys: Sama aihe?\nVaihtoehto: Tilastot\nPäättyy: eilen")
+    assert len(env.received(COORDINATOR)) == 5 + 1 + 2 + 1  # first, two repeats, the notice
