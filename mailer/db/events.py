@@ -128,6 +128,10 @@ class Registration(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     registered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     waitlisted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # the waitlist is served in this order, not by waitlisted_at: clocks of several
+    # daemons, or runs started with the same --now, can give a later arrival an
+    # earlier time; one more than the event's last number never goes backwards
+    waitlist_order: Mapped[int | None] = mapped_column(Integer, nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 

@@ -3,9 +3,12 @@
 One row per person and event (unique), so a second "ilmoittaudun" changes
 nothing but the answer to the event's question. When the event is full a
 registration waits; a cancellation gives its seat to the first waiting, in the
-order they asked. The event row is locked while seats are counted, so two
-daemons on PostgreSQL cannot both give away the last seat (SQLite serialises
-writers anyway).
+order they asked. That order is a number given on arrival (``waitlist_order``),
+never a timestamp: two daemons' clocks, or runs that all start at the same
+``--now``, would let a later arrival jump the queue. The event row is locked
+while seats are counted and numbers given, so two daemons on PostgreSQL cannot
+both give away the last seat or the same place (SQLite serialises writers
+anyway).
 """
 
 from __future__ import annotations
@@ -115,20 +118,25 @@ def seats_taken(ctx: HandlerContext, event: Event) -> int:
 
 def position(ctx: HandlerContext, registration: Registration) -> int:
     """The place on the waitlist (1 is next), 0 when not waiting."""
-    if registration.state != "waitlisted" or registration.waitlisted_at is None:
+    if registration.state != "waitlisted" or registration.waitlist_order is None:
         return 0
     ahead = ctx.session.scalar(
         select(func.count(Registration.id)).where(
             Registration.event_id == registration.event_id,
             Registration.state == "waitlisted",
-            (Registration.waitlisted_at < registration.waitlisted_at)
-            | (
-                (Registration.waitlisted_at == registration.waitlisted_at)
-                & (Registration.id < registration.id)
-            ),
+            Registration.waitlist_order < registration.waitlist_order,
         )
     )
     return (ahead or 0) + 1
+
+
+def _next_in_line(ctx: HandlerContext, event: Event) -> int:
+    """After everyone who ever waited for the event, so one who cancels and comes back
+    starts again at the end."""
+    last = ctx.session.scalar(
+        select(func.max(Registration.waitlist_order)).where(Registration.event_id == event.id)
+    )
+    return (last or 0) + 1
 
 
 def _full(ctx: HandlerContext, event: Event) -> bool:
@@ -158,6 +166,7 @@ def register(ctx: HandlerContext, event: Event, who: Person, answer: str, source
     registration.cancelled_at = None
     if _full(ctx, event):
         registration.state, registration.waitlisted_at = "waitlisted", ctx.now
+        registration.waitlist_order = _next_in_line(ctx, event)
     else:
         registration.state, registration.registered_at = "registered", ctx.now
     if found is None:
@@ -205,7 +214,7 @@ def promote(ctx: HandlerContext, event: Event) -> list[Registration]:
     waiting = select(Registration).where(
         Registration.event_id == event.id, Registration.state == "waitlisted"
     )
-    query = waiting.order_by(Registration.waitlisted_at, Registration.id)
+    query = waiting.order_by(Registration.waitlist_order)
     if free is not None:
         if free <= 0:
             return []

@@ -400,3 +400,38 @@ def test_cli_draft_is_sent_later_but_not_after_its_start(
     capsys.readouterr()
     assert main(["--config", config, "--now", "2027-02-12 10:00", "events", "send", "2"]) == 2
     assert "already passed" in capsys.readouterr().err
+
+
+def test_waitlist_keeps_the_order_of_arrival_whatever_the_clock_says(embedded: Build) -> None:
+    """Runs that each start at the same --now (or a daemon whose clock is behind) cannot let a
+    later arrival jump the waitlist; one who leaves it and comes back goes to its end."""
+    people = ("liisa@example.test", "anders@example.test", "matti@example.test")
+    env = _env(embedded, (*people, "john@example.test"))
+    event_id = _open(env, capacity="2")
+    env.cycle()
+    tokens = {a: str(_mail(env, a, "Kutsu")["Reply-To"]) for a in (*people, "john@example.test")}
+    for address in people:
+        env.app.clock.set(TODAY)
+        _send(env, address, tokens[address], "Ilmoittaudun")
+    env.app.clock.set(TODAY - timedelta(minutes=1))  # John's run reads an earlier time
+    _send(env, "john@example.test", tokens["john@example.test"], "Count me in")
+    assert "varasijalla 1" in str(_mail(env, "matti@example.test", "varasijalla")["Subject"])
+    assert "varasijalla 2" in str(_mail(env, "john@example.test", "varasijalla")["Subject"])
+    env.app.clock.set(TODAY)
+    _send(env, "liisa@example.test", tokens["liisa@example.test"], "En pääse")
+    assert _states(env)["matti@example.test"] == "registered"
+    assert _states(env)["john@example.test"] == "waitlisted"
+    assert _mail(env, "matti@example.test", "Sait paikan")
+    _send(env, "liisa@example.test", tokens["liisa@example.test"], "Ilmoittaudun sittenkin")
+    _send(env, "john@example.test", tokens["john@example.test"], "Count me in")
+    assert "varasijalla 1" in _body(_mail(env, "john@example.test", "jo"))
+    _send(env, "anders@example.test", tokens["anders@example.test"], "En pääse")
+    assert _states(env) == {
+        "liisa@example.test": "waitlisted",
+        "anders@example.test": "cancelled",
+        "matti@example.test": "registered",
+        "john@example.test": "registered",
+    }
+    with env.app.db.transaction() as session:
+        event = session.get(Event, event_id)
+        assert event is not None and registry.seats_taken(job_context(env.app, session), event) == 2
