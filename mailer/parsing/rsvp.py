@@ -12,6 +12,15 @@ The first line that says yes, no or maybe decides; what follows it is the
 answer to the event's extra question (a diet, say). Short words that mean
 something else inside a sentence — Finnish "ja" (and), "no" (well), "en"
 (Swedish "a") — count only as a clause of their own ("Ja!", "No, sorry").
+People soften a no with a word in the middle ("en valitettavasti pääse",
+"jag kan tyvärr inte komma"): the phrases leave room for such words.
+
+Nothing a member writes may be lost, so the result also says whether the
+coordinator should read the reply (``forward``): a question, someone else
+coming in the writer's place, more people than the writer, or a reply that is
+neither yes nor no but says something. A plain reason ("tuli este") is not
+worth a ticket; a name on the last line that is the writer's own is a
+signature, not an answer.
 """
 
 from __future__ import annotations
@@ -43,6 +52,8 @@ class RsvpResult:
     intent: Intent
     answer: str  # the writer's further lines (the answer to the event's question); "" if none
     reason: str  # one of the reason codes above
+    forward: bool = False  # the coordinator should read it (see the module's docstring)
+    group: bool = False  # a yes for more people than the writer ("kahdella henkilöllä")
 
 
 @dataclass(frozen=True)
@@ -69,42 +80,62 @@ _YES = (
     "ilmoittaudun", "ilmoittaudumme", "ilmoittaudun mukaan", "osallistun", "osallistumme",
     "tulen", "tulemme", "olen tulossa", "olemme tulossa", "pääsen", "pääsen paikalle",
     "olen mukana", "olemme mukana", "ilmoita minut", "ilmoittakaa minut", "varaa minulle paikka",
+    "ilmoittakaa meidät", "pääsemme",
     # sv
     "jag kommer", "vi kommer", "kommer gärna", "anmäler mig", "jag anmäler mig", "anmäl mig",
     "jag deltar", "vi deltar", "deltar gärna", "jag är med", "vi är med", "räkna med mig",
-    "boka mig",
+    "boka mig", "anmäler oss", "anmäl oss", "räkna med oss",
     # en
     "count me in", "i'll attend", "i will attend", "i'll be there", "i will be there",
     "i will come", "i'll come", "i'd like to attend", "i would like to attend",
     "i'd like to register", "i would like to register", "please register me", "sign me up",
     "register me", "i'm in", "i'll join", "i will join", "we'll attend", "we will attend",
-    "i'm attending", "i am attending", "we'll be there",
+    "i'm attending", "i am attending", "we'll be there", "we will be there", "count us in",
+    "sign us up", "register us",
 )  # fmt: skip
+# "~" marks where a softening word may stand ("en valitettavasti pääse", "kan jag
+# tyvärr inte komma", "will unfortunately not be able").
 _NO = (
     # fi
-    "en pääse", "en pääsekään", "en pääsisi", "en tule", "en tulekaan", "en osallistu",
-    "en voi osallistua", "en pysty osallistumaan", "en ehdi", "en pääse paikalle", "peru",
-    "perun", "peruutan", "perukaa", "peruuta", "perun ilmoittautumiseni", "peruutus",
-    "en ole tulossa", "joudun perumaan", "jään pois", "emme pääse", "emme tule",
+    "en ~ pääse", "en ~ pääsekään", "en ~ pääsisi", "en ~ tule", "en ~ tulekaan",
+    "en ~ osallistu", "en ~ voi ~ osallistua", "en ~ voi ~ tulla", "en ~ pysty ~ osallistumaan",
+    "en ~ pysty ~ tulemaan", "en ~ ehdi", "en ~ ehdikään", "en ~ taida ~ päästä",
+    "en ~ taida ~ ehtiä", "en ~ ole ~ tulossa", "peru", "perun", "peruutan", "perukaa",
+    "peruuta", "perun ilmoittautumiseni", "peruutus", "joudun ~ perumaan", "joudun ~ perua",
+    "jään ~ pois", "olen ~ estynyt", "olen ~ estyneenä", "emme ~ pääse", "emme ~ tule",
+    "emme ~ osallistu", "emme ~ ehdi",
     # sv
-    "kan inte komma", "kan tyvärr inte komma", "kommer inte", "jag kommer inte",
-    "kan inte delta", "kan tyvärr inte delta", "avböjer", "avanmäler mig", "avanmäl mig",
-    "avboka", "avbokar", "stryk mig", "hinner inte", "jag deltar inte", "kan inte närvara",
-    "vi kommer inte",
+    "kan ~ inte ~ komma", "kan ~ inte ~ delta", "kan ~ inte ~ närvara", "kan ~ inte ~ vara med",
+    "kommer ~ inte", "jag kommer ~ inte", "vi kommer ~ inte", "avböjer", "avanmäler mig",
+    "avanmäl mig", "avboka", "avbokar", "stryk mig", "hinner ~ inte", "jag deltar ~ inte",
+    "vi deltar ~ inte", "har ~ inte ~ möjlighet", "är ~ förhindrad", "har ~ förhinder",
+    "tackar ~ nej", "måste ~ tacka nej",
     # en
-    "can't make it", "cannot make it", "can not make it", "can't attend", "cannot attend",
-    "won't attend", "will not attend", "won't be able", "will not be able", "unable to attend",
-    "can't come", "cannot come", "won't come", "not attending", "not coming", "cancel",
-    "please cancel", "cancel my registration", "unregister", "decline", "i decline",
-    "count me out", "won't make it",
+    "can't ~ make it", "cannot ~ make it", "can ~ not ~ make it", "can't ~ attend",
+    "cannot ~ attend", "can ~ not ~ attend", "won't ~ attend", "will ~ not ~ attend",
+    "won't ~ be able", "will ~ not ~ be able", "unable to attend", "not able to attend",
+    "can't ~ come", "cannot ~ come", "won't ~ come", "can't ~ join", "cannot ~ join",
+    "not attending", "not coming", "cancel", "please cancel", "cancel my registration",
+    "unregister", "decline", "i decline", "count me out", "won't ~ make it",
+    "have to ~ cancel", "must ~ cancel", "have to ~ decline", "must ~ decline",
+)  # fmt: skip
+# The softening words a "~" takes, and with them the subject of a Swedish
+# inverted clause ("Tyvärr kan jag inte komma").
+_SOFTENERS = (
+    "valitettavasti", "ikävä kyllä", "harmi kyllä", "harmikseni", "harmillisesti", "kuitenkaan",
+    "sittenkään", "nyt", "tällä kertaa", "tällä kerralla", "silloin", "siis", "kyllä",
+    "mitenkään", "enää", "itse", "paikalle",
+    "tyvärr", "dessvärre", "ändå", "nu", "då", "den här gången", "denna gång", "själv", "jag",
+    "vi",
+    "unfortunately", "sadly", "regrettably", "really", "now", "after all", "this time", "then",
 )  # fmt: skip
 _UNSURE = (
     # fi
-    "ehkä", "mahdollisesti", "kenties", "todennäköisesti", "luultavasti", "en ole varma",
-    "en tiedä", "en vielä tiedä", "en tiedä vielä", "katsotaan", "alustavasti", "jos ehdin",
+    "ehkä", "mahdollisesti", "kenties", "todennäköisesti", "luultavasti", "en ~ ole ~ varma",
+    "en ~ tiedä", "en vielä tiedä", "katsotaan", "alustavasti", "jos ehdin",
     "jos pääsen", "epävarma",
     # sv
-    "kanske", "möjligen", "troligen", "vet inte", "inte säker", "osäker", "preliminärt",
+    "kanske", "möjligen", "troligen", "vet ~ inte", "inte säker", "osäker", "preliminärt",
     "om jag hinner", "om jag kan",
     # en
     "maybe", "perhaps", "possibly", "probably", "not sure", "don't know", "might",
@@ -125,8 +156,53 @@ _POLITE = frozenset(
         "kiitos", "kiitoksia", "kiitos kutsusta", "tack", "tack för inbjudan", "thanks",
         "thank you", "please", "kiitos paljon", "tack så mycket", "thank you very much",
         "valitettavasti", "tyvärr", "unfortunately", "sorry", "pahoittelut",
+        "ikävä kyllä", "harmi kyllä", "dessvärre", "sadly", "i'm afraid",
+        "thanks for the invitation", "thank you for the invitation", "thanks for the invite",
+        "tack för inbjudningen", "hyvää päivänjatkoa", "ha en bra dag",
+        "have a nice day",
     }
 )  # fmt: skip
+# Words that carry nothing for the coordinator once the yes or no is read:
+# conjunctions, interjections, the softeners, the event itself.
+_EMPTY_WORDS = frozenset(
+    {
+        "ja", "tai", "mutta", "siis", "no", "niin", "nyt", "hmm", "hm", "ok", "okei", "selvä",
+        "sittenkään", "sittenkin", "kuitenkaan", "kuitenkin", "tällä", "kertaa", "kerralla",
+        "webinaariin", "tilaisuuteen", "seminaariin", "tapahtumaan", "mukaan", "minä", "me",
+        "och", "eller", "men", "så", "jag", "vi", "i", "till", "på", "webbinariet",
+        "evenemanget", "seminariet", "den", "här", "gången", "än", "ännu", "vielä",
+        "and", "or", "but", "so", "well", "we", "the", "to", "it", "this", "time", "webinar",
+        "event", "seminar", "i'm", "yet", "still",
+    }
+)  # fmt: skip
+# Someone other than the writer: a colleague, a substitute, an address.
+_SOMEONE = re.compile(
+    r"(?<!\w)(?:kollega\w*|kolleg\w*|työkaveri\w*|työtoveri\w*|sijai\w*|tilalle\w*"
+    r"|puolesta|edustaja\w*|ersättare|i\s+stället|istället|i\s+mitt\s+ställe"
+    r"|colleague\w*|instead|substitute\w*|replacement|deputy|on\s+my\s+behalf"
+    r"|in\s+my\s+place)(?!\w)|[\w.+-]+@[\w-]+\.[\w.-]+",
+    re.IGNORECASE,
+)
+# More people than the writer: a number of persons, "meitä tulee", a plural verb.
+_GROUP = re.compile(
+    r"(?<!\w)(?:(?:kaksi|kahde\w*|kolme\w*|neljä\w*|viisi|viide\w*|kuusi|kuude\w*|\d+)"
+    r"\s+(?:henk\w*|hengen|hengellä|hlö\w*|osallistuja\w*|ihmis\w*)"
+    r"|kahdestaan|kolmestaan|neljästään|meitä\s+(?:tulee|on)|molemmat"
+    r"|(?:två|tre|fyra|fem|sex|\d+)\s+(?:personer|deltagare|st)"
+    r"|vi\s+(?:blir|är)\s+(?:två|tre|fyra|fem|\d+)|båda"
+    r"|(?:two|three|four|five|six|\d+)\s+(?:people|persons|participants|attendees|of\s+us)"
+    r"|both\s+of\s+us|plus\s+one"
+    r"|ilmoittaudumme|osallistumme|tulemme|olemme\s+(?:tulossa|mukana)|pääsemme"
+    r"|ilmoittakaa\s+meidät|vi\s+(?:kommer|deltar|är\s+med)|anmäler\s+oss|anmäl\s+oss"
+    r"|räkna\s+med\s+oss|we'll\s+(?:attend|be\s+there)|we\s+will\s+(?:attend|be\s+there)"
+    r"|count\s+us\s+in|sign\s+us\s+up|register\s+us)(?!\w)|\+\s?\d\b",
+    re.IGNORECASE,
+)
+# A reply that says more than yes, no or maybe: this many words of its own ("tuli
+# este" is a reason and "katsotaan miten ehdin" a maybe, not a message).
+_WORDS_TO_FORWARD = 3
+# A signature under the writer's name: the name and a title, an office, a phone.
+_SIGNATURE_LINES_MAX = 5
 _OUTLOOK_SUBJECTS: dict[str, Intent] = {
     "hyväksytty": "yes", "accepted": "yes", "accepterat": "yes", "accepterad": "yes",
     "godkänt": "yes", "hylätty": "no", "declined": "no", "avböjt": "no", "avböjd": "no",
@@ -136,8 +212,22 @@ _OUTLOOK_SUBJECTS: dict[str, Intent] = {
 }  # fmt: skip
 
 
-def _phrases(words: tuple[str, ...] | frozenset[str]) -> str:
-    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+def _words(phrase: str) -> str:
+    return r"\s+".join(re.escape(word) for word in phrase.split())
+
+
+_SOFTENER = "|".join(_words(w) for w in sorted(_SOFTENERS, key=len, reverse=True))
+
+
+def _phrase(phrase: str) -> str:
+    """The phrase's words apart by spaces; a "~" takes any number of softening words."""
+    parts = phrase.split(" ~ ")
+    return rf"(?:\s+(?:{_SOFTENER}))*\s+".join(_words(part) for part in parts)
+
+
+def _phrases(phrases: tuple[str, ...] | frozenset[str]) -> str:
+    """One alternation, longest first."""
+    return "|".join(_phrase(p) for p in sorted(phrases, key=len, reverse=True))
 
 
 _SIGNAL = re.compile(
@@ -146,7 +236,9 @@ _SIGNAL = re.compile(
     re.IGNORECASE,
 )
 _POLITE_WORDS = re.compile(rf"(?<!\w)(?:{_phrases(_POLITE)})(?!\w)")
-_CLAUSE = re.compile(r"[^,;:.!?\n]+[,;:.!?]*")
+# A clause ends at a comma or semicolon, or at a full stop, colon, ! or ? before a
+# space: "pekka.virtanen@akaa.fi" and "klo 13.30" stay whole.
+_CLAUSE = re.compile(r"(?:[^,;:.!?\n]|[:.!?](?=[^\s,;:.!?]))+[,;:.!?]*")
 _CONDITIONAL = re.compile(r"^\s*(?:jos|mikäli|om|ifall|if|in case)\b", re.IGNORECASE)
 _PUNCTUATION = " \t.,;:!?-*_()\u2013\u2014"
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'"})
@@ -228,6 +320,18 @@ def _is_filler(text: str) -> bool:
     return not _bare(text) or is_greeting(text)
 
 
+def _asks(clause: str) -> bool:
+    return clause.rstrip().endswith("?")
+
+
+def _without_questions(line: str) -> str:
+    """A question asked beside the answer is for the coordinator, not the answer."""
+    clauses = _clauses(line)
+    if not any(_asks(c) for c in clauses):
+        return line
+    return " ".join(c for c in clauses if not _asks(c))
+
+
 def _answer(intent_line: str, later: list[str]) -> str:
     """The clauses after the last signal on the intent line, and the lines below it."""
     parts: list[str] = []
@@ -236,15 +340,72 @@ def _answer(intent_line: str, later: list[str]) -> str:
         (i for i, c in enumerate(clauses) if _clause_signals(c, strong_only=False).any),
         default=-1,
     )
-    tail = ", ".join(c.strip(" ,;") for c in clauses[last + 1 :] if not _is_filler(c))
+    tail = ", ".join(
+        c.strip(" ,;") for c in clauses[last + 1 :] if not _is_filler(c) and not _asks(c)
+    )
     if tail:
         parts.append(tail)
-    lines = [line.strip() for line in later]
+    lines = [_without_questions(line.strip()) for line in later]
     while lines and (not lines[-1] or _is_filler(lines[-1])):
         lines.pop()
     kept = [line for line in lines if not line or not _is_filler(line)]
     parts.append("\n".join(kept))
     return re.sub(r"\n{3,}", "\n\n", "\n".join(parts).strip())
+
+
+def _is_signer(line: str, signer: str) -> bool:
+    """The writer's own name, first name or initials alone on a line ("Matti", "-ML")."""
+    name = line.strip(" -/.,\u2013\u2014").casefold()
+    words = signer.casefold().split()
+    if not name or not words:
+        return False
+    return name in {" ".join(words), words[0], "".join(w[0] for w in words)}
+
+
+def _unsigned(lines: list[str], signer: str) -> list[str]:
+    """The lines before the writer's name that starts a signature without a closing word
+    ("Akaa" / "" / "Matti"): a paragraph of its own, near the end."""
+    for index in range(len(lines) - 1, 0, -1):
+        if len(lines) - index > _SIGNATURE_LINES_MAX:
+            break
+        if not lines[index - 1].strip() and _is_signer(lines[index], signer):
+            return lines[:index]
+    return lines
+
+
+def _own_words(text: str) -> list[str]:
+    """The words that say something beyond yes, no, maybe, politeness and filler."""
+    plain = _POLITE_WORDS.sub(" ", _SIGNAL.sub(" ", text.translate(_APOSTROPHES)).casefold())
+    return [
+        word
+        for word in re.findall(r"\w[\w'@.-]*", plain)
+        if word not in _EMPTY_WORDS and word not in _BARE_YES and word not in _BARE_NO
+    ]
+
+
+def _for_coordinator(intent: Intent, lines: list[str]) -> tuple[bool, bool]:
+    """(forward, group): see the module's docstring for when a reply goes on."""
+    text = "\n".join(lines)
+    asked = any(_asks(c) for line in lines for c in _clauses(line))
+    someone = _SOMEONE.search(text) is not None
+    if intent == "yes":
+        group = someone or _GROUP.search(text) is not None
+        return asked or group, group
+    if intent == "no":
+        besides = [
+            c
+            for line in lines
+            for c in _clauses(line)
+            if not _clause_signals(c, strong_only=False).any
+        ]
+        words = sum(len(_own_words(c)) for c in besides)
+        return asked or someone or words >= _WORDS_TO_FORWARD, False
+    return asked or someone or len(_own_words(text)) >= _WORDS_TO_FORWARD, False
+
+
+def _result(intent: Intent, answer: str, reason: str, lines: list[str]) -> RsvpResult:
+    forward, group = _for_coordinator(intent, lines)
+    return RsvpResult(intent, answer, reason, forward, group)
 
 
 def _from_subject(subject: str) -> tuple[Intent, str] | None:
@@ -261,9 +422,13 @@ def _from_subject(subject: str) -> tuple[Intent, str] | None:
     return intent, FROM_SUBJECT if intent != "unclear" else reason
 
 
-def parse_rsvp(text: str, subject: str = "") -> RsvpResult:
-    """Read a reply to an invitation (``new_text`` and the subject): yes, no or unclear."""
-    lines = [line for line in written_lines(text) if not is_greeting(line)]
+def parse_rsvp(text: str, subject: str = "", signer: str = "") -> RsvpResult:
+    """Read a reply to an invitation (``new_text`` and the subject): yes, no or unclear.
+
+    ``signer`` is the writer's name, so a signature of just that name is not
+    taken for an answer or a message.
+    """
+    lines = _unsigned([line for line in written_lines(text) if not is_greeting(line)], signer)
     for index, line in enumerate(lines):
         signals = _line_signals(line)
         if not signals.any:
@@ -272,13 +437,13 @@ def parse_rsvp(text: str, subject: str = "") -> RsvpResult:
         for other in later:
             signals = signals | _line_signals(other, strong_only=True)
         intent, reason = _intent(signals)
-        return RsvpResult(intent, _answer(line, later), reason)
+        return _result(intent, _answer(line, later), reason, lines)
     asked = any(_line_signals(line).asked for line in lines)
     from_subject = _from_subject(subject)
     if from_subject is not None and not asked:
         intent, reason = from_subject
-        return RsvpResult(intent, _answer("", lines), reason)
-    return RsvpResult("unclear", "", QUESTION if asked else NO_INTENT)
+        return _result(intent, _answer("", lines), reason, lines)
+    return _result("unclear", "", QUESTION if asked else NO_INTENT, lines)
 
 
 def _text(value: object) -> str:

@@ -34,13 +34,12 @@ def test_there_are_enough_samples() -> None:
 
 @pytest.mark.parametrize("sample", [pytest.param(s, id=s["name"]) for s in SAMPLES])
 def test_sample(sample: dict[str, Any]) -> None:
-    """Each reply gives the expected intent, reason and answer."""
-    result = parse_rsvp(sample["text"], sample.get("subject", ""))
+    """Each reply gives the expected intent, reason, answer, and whether it goes on."""
+    result = parse_rsvp(sample["text"], sample.get("subject", ""), sample.get("signer", ""))
     assert result.intent == sample["intent"]
-    if "reason" in sample:
-        assert result.reason == sample["reason"]
-    if "answer" in sample:
-        assert result.answer == sample["answer"]
+    for key in ("reason", "answer", "forward", "group"):
+        if key in sample:
+            assert getattr(result, key) == sample[key], key
 
 
 @pytest.mark.parametrize("sample", [pytest.param(s, id=s["file"]) for s in ITIP])
