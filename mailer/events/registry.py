@@ -99,7 +99,7 @@ def _lock(ctx: HandlerContext, event: Event) -> None:
     ctx.session.execute(select(Event.id).where(Event.id == event.id).with_for_update())
 
 
-def _find(ctx: HandlerContext, event: Event, email: str) -> Registration | None:
+def find(ctx: HandlerContext, event: Event, email: str) -> Registration | None:
     return ctx.session.scalars(
         select(Registration).where(Registration.event_id == event.id, Registration.email == email)
     ).first()
@@ -147,7 +147,7 @@ def register(ctx: HandlerContext, event: Event, who: Person, answer: str, source
     """A seat if one is free, else the waitlist; a repeat keeps the place, updates the answer."""
     _lock(ctx, event)
     invitation = invitation_for(ctx, event, who)
-    found = _find(ctx, event, who.email)
+    found = find(ctx, event, who.email)
     if found is not None and found.state in ACTIVE:
         if answer:
             found.answer, found.updated_at = answer, ctx.now
@@ -179,7 +179,7 @@ def register(ctx: HandlerContext, event: Event, who: Person, answer: str, source
 def unregister(ctx: HandlerContext, event: Event, who: Person, source: str) -> Outcome:
     """Cancel a registration (or note a decline); a freed seat goes to the first waiting."""
     _lock(ctx, event)
-    found = _find(ctx, event, who.email)
+    found = find(ctx, event, who.email)
     if found is None or found.state not in ACTIVE:
         if found is None:
             found = Registration(

@@ -124,6 +124,14 @@ def new_question(ctx: HandlerContext, msg: InboundMessage) -> None:
         ctx.answer(msg, language, "general/empty_mail", kind="empty-mail")
         ctx.file("an empty mail (no subject, no text): the sender was asked what they meant")
         return
+    open_ticket(ctx, msg)
+
+
+def open_ticket(ctx: HandlerContext, msg: InboundMessage, *, ack: bool = True) -> Ticket:
+    """``ack=False`` when the caller's own answer to the member says where their message
+    went (a question in a reply to an invitation), so the member gets one mail, not two."""
+    member = ctx.member(msg.sender) if msg.sender else None
+    language = _language(ctx, msg, member)
     ticket = Ticket(
         member_id=member.id if member else None,
         requester_email=msg.sender,
@@ -142,10 +150,10 @@ def new_question(ctx: HandlerContext, msg: InboundMessage) -> None:
     # thing they ask about (a council motion, a citizen's mail).
     record_event(ctx, ticket, "question", msg.sender, msg.text)
     _to_coordinators(ctx, ticket, "questions/to_coordinator", msg.text, _attachments(msg))
-    if msg.sender in ctx.settings.network.coordinators:
+    if ack and msg.sender in ctx.settings.network.coordinators:
         # an unauthenticated mail in a coordinator's name: she has the forward already
         ctx.actions.append(f"no acknowledgement to the coordinator address {msg.sender}")
-    elif msg.sender and ctx.may_auto_reply(msg, "ticket-ack", language):
+    elif ack and msg.sender and ctx.may_auto_reply(msg, "ticket-ack", language):
         rendered = ctx.templates.render(
             language, "questions/ack", ticket=ticket, network=ctx.settings.network
         )
@@ -165,6 +173,7 @@ def new_question(ctx: HandlerContext, msg: InboundMessage) -> None:
             )
         )
         ticket.last_member_message_id = row.message_id
+    return ticket
 
 
 def reply(ctx: HandlerContext, msg: InboundMessage) -> None:

@@ -10,8 +10,13 @@ event's UID, whatever headers the client added.
 
 The person is whoever answers: the sender of a reply, the ATTENDEE of a
 calendar reply when that address was invited. A reply that says neither yes
-nor no changes nothing and gets a friendly question back; one that asks
-something becomes a question for the coordinator.
+nor no changes nothing and gets a friendly question back. Nothing a member
+writes is dropped: a reply that asks something, names a colleague coming in
+their place, registers more people than one, or says something that is
+neither yes nor no also becomes a ticket for the coordinator (``parse_rsvp``'s
+``forward``). The member gets one mail either way, saying what was recorded
+and that the coordinator has their message; its Reply-To stays the
+invitation's, so "Ilmoittaudun" under it still registers.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any
 from sqlalchemy import select
 
 from mailer.db.events import Event, Invitation
+from mailer.db.models import Ticket
 from mailer.events import manage, registry
 from mailer.events.invitations import INVITATION_TOKEN
 from mailer.events.registry import Outcome, Person
@@ -28,7 +34,7 @@ from mailer.handlers import questions
 from mailer.handlers.context import HandlerContext
 from mailer.inbound.message import InboundMessage
 from mailer.parsing.language import guess_language
-from mailer.parsing.rsvp import QUESTION, Intent, parse_itip_reply, parse_rsvp
+from mailer.parsing.rsvp import Intent, parse_itip_reply, parse_rsvp
 
 _TEMPLATES = {
     "registered": "events/registered",
@@ -47,12 +53,17 @@ def _answer(
     who: Person,
     template: str,
     invitation_id: int | None,
+    *,
+    forwarded: Ticket | None = None,
+    group: bool = False,
     **context: Any,
 ) -> None:
+    """The one mail back; it names the ticket when the coordinator got the message too,
+    and the coordinator's answer will be threaded under it."""
     reply_to = (
         ctx.reply_address(INVITATION_TOKEN, invitation_id) if invitation_id is not None else None
     )
-    ctx.answer(
+    row = ctx.answer(
         msg,
         who.language,
         template,
@@ -60,7 +71,35 @@ def _answer(
         related=f"event:{event.id}",
         reply_to=reply_to,
         event=event,
+        forwarded=forwarded,
+        group=group,
         **context,
+    )
+    if forwarded is not None and row is not None:
+        forwarded.last_member_message_id = row.message_id
+
+
+def _forward(
+    ctx: HandlerContext, msg: InboundMessage, event: Event, who: Person, invitation: Invitation
+) -> None:
+    """Neither yes nor no, but something to read: the coordinator gets it; the member
+    hears so, with their registration as it stands and how to change it."""
+    ticket = questions.open_ticket(ctx, msg, ack=False)
+    found = registry.find(ctx, event, who.email)
+    active = found if found is not None and found.state in registry.ACTIVE else None
+    allowed = registry.may_register(event, who, invitation.address == who.email)
+    _answer(
+        ctx,
+        msg,
+        event,
+        who,
+        "events/forwarded",
+        registry.invitation_for(ctx, event, who).id if allowed else None,
+        forwarded=ticket,
+        writer=who.name,
+        registration=active,
+        position=registry.position(ctx, active) if active is not None else 0,
+        can_register=allowed and event.state == "open" and ctx.now < event.starts_at,
     )
 
 
@@ -74,10 +113,14 @@ def _act(
     intent: Intent,
     answer: str,
     source: str,
+    forward: bool = False,
+    group: bool = False,
 ) -> None:
+    """Register or cancel; with ``forward`` the coordinator also gets the message."""
+    forwarded = questions.open_ticket(ctx, msg, ack=False) if forward else None
     invited = invitation is not None and invitation.address == who.email
     if not registry.may_register(event, who, invited):
-        _answer(ctx, msg, event, who, "events/members_only", None)
+        _answer(ctx, msg, event, who, "events/members_only", None, forwarded=forwarded)
         ctx.actions.append(f"{who.email} may not register for event #{event.id}")
         return
     if event.state != "open" or ctx.now >= event.starts_at:
@@ -88,6 +131,7 @@ def _act(
             who,
             "events/registration_closed",
             invitation.id if invitation else None,
+            forwarded=forwarded,
             cancelled=event.state == "cancelled",
         )
         return
@@ -114,6 +158,8 @@ def _act(
         who,
         _TEMPLATES[outcome.status],
         outcome.registration.invitation_id,
+        forwarded=forwarded,
+        group=group and intent == "yes",
         registration=outcome.registration,
         position=outcome.position,
     )
@@ -129,11 +175,22 @@ def invitation_reply(ctx: HandlerContext, msg: InboundMessage, invitation_id: in
         return
     language = guess_language(f"{msg.subject}\n{msg.new_text}", invitation.language)
     who = registry.person(ctx, msg.sender, msg.sender_name, language)
-    rsvp = parse_rsvp(msg.new_text, msg.subject)
-    if rsvp.intent == "unclear" and rsvp.reason == QUESTION:
-        questions.new_question(ctx, msg)  # "Voinko tuoda kollegan?" is for the coordinator
+    rsvp = parse_rsvp(msg.new_text, msg.subject, signer=who.name)
+    if rsvp.intent == "unclear" and rsvp.forward:
+        _forward(ctx, msg, event, who, invitation)  # "Voinko tuoda kollegan?"
         return
-    _act(ctx, msg, event, who, invitation, intent=rsvp.intent, answer=rsvp.answer, source="reply")
+    _act(
+        ctx,
+        msg,
+        event,
+        who,
+        invitation,
+        intent=rsvp.intent,
+        answer=rsvp.answer,
+        source="reply",
+        forward=rsvp.forward,
+        group=rsvp.group,
+    )
 
 
 def calendar_reply(ctx: HandlerContext, msg: InboundMessage) -> None:
