@@ -24,7 +24,7 @@ from mailer.db.events import Event
 from mailer.errors import ConfigError
 from mailer.events import manage
 from mailer.events.registry import registrations
-from mailer.events.spec import KINDS, Problem, read_spec
+from mailer.events.spec import KINDS, Problem, read_spec, weekday_slips
 from mailer.events.summary import ratings, summarise
 from mailer.jobs import job_context
 
@@ -115,7 +115,9 @@ def create(
             capacity=capacity,
             question=question,
         )
-        spec, problems = read_spec(values, service.settings, service.clock.now(), kind=kind)
+        now = service.clock.now()
+        spec, problems = read_spec(values, service.settings, now, kind=kind)
+        problems += weekday_slips(values, service.settings, now)
         if spec is None or problems:
             raise _refuse(service, problems)
         with service.db.transaction() as session:
@@ -192,7 +194,9 @@ def update(
         event = _event(session, event_id)
         if event.state == "cancelled":
             raise ConfigError(f"event #{event_id} is cancelled")
-        spec, problems = read_spec(values, service.settings, service.clock.now(), base=event)
+        now = service.clock.now()
+        spec, problems = read_spec(values, service.settings, now, base=event)
+        problems += weekday_slips(values, service.settings, now)
         if spec is None or problems:
             raise _refuse(service, problems)
         changed = manage.change(job_context(service, session), event, spec)

@@ -16,11 +16,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from mailer.config import Settings
 from mailer.db.events import Event
-from mailer.parsing.dates import parse_duration, parse_time_range
+from mailer.parsing.dates import named_weekday, parse_duration, parse_time_range
 from mailer.parsing.forms import FormResult
 
 KINDS = ("webinar", "seminar")
@@ -32,9 +32,11 @@ _TITLE_MAX = 300
 class Problem:
     """One thing wrong with a form: ``code`` says what, ``field`` where."""
 
-    code: str  # missing | unreadable | past | not_a_link | duplicate | empty | too_long | kind
+    # missing | unreadable | past | not_a_link | duplicate | empty | too_long | kind | weekday
+    code: str
     field: str  # title | time | duration | place | link | capacity | …
     value: str = ""
+    day: date | None = None  # weekday: the date read, which falls on another weekday
 
 
 @dataclass(frozen=True)
@@ -173,3 +175,19 @@ def read_spec(
         question=values.get("question", old.question if old else "").strip(),
     )
     return spec, []
+
+
+def weekday_slips(values: Mapping[str, str], settings: Settings, now: datetime) -> list[Problem]:
+    """A weekday written beside a date that falls on another ("ti 15.1." when the 15th is a
+    Friday). Either half may be the slip, so it is never settled silently: the form's
+    preview points it out before anything is sent, and the CLI, which sends at once,
+    refuses."""
+    text = values.get("time", "")
+    named = named_weekday(text)
+    parsed = parse_time_range(text, settings.network.tz, now) if named else None
+    if named is None or parsed is None:
+        return []
+    day = parsed[0].astimezone(settings.network.tz).date()
+    if day.weekday() == named[1]:
+        return []
+    return [Problem("weekday", "time", named[0], day)]

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from mailer.db.events import Event
 from mailer.events import ical, invitations, manage
 from mailer.events.registry import registrations
-from mailer.events.spec import Problem, form_problems, read_spec
+from mailer.events.spec import Problem, form_problems, read_spec, weekday_slips
 from mailer.events.summary import ratings
 from mailer.handlers import questions
 from mailer.handlers.context import HandlerContext
@@ -89,7 +89,13 @@ def form(ctx: HandlerContext, msg: InboundMessage) -> None:
         _problems_reply(ctx, msg, problems, parsed.unknown_lines, None)
         return
     event = manage.create(ctx, spec, coordinator=msg.sender)
-    send_preview(ctx, event, parsed.unknown_lines, in_reply_to=msg.message_id)
+    send_preview(
+        ctx,
+        event,
+        parsed.unknown_lines,
+        in_reply_to=msg.message_id,
+        slips=weekday_slips(parsed.values, ctx.settings, ctx.now),
+    )
 
 
 def send_preview(
@@ -98,8 +104,10 @@ def send_preview(
     unknown_lines: Sequence[str] = (),
     *,
     in_reply_to: str | None = None,
+    slips: Sequence[Problem] = (),
 ) -> None:
-    """The invitation as a member in the network's language will get it, calendar file too."""
+    """The invitation as a member in the network's language will get it, calendar file too;
+    a weekday that does not fit the date is pointed out at the top (``weekday_slips``)."""
     network = ctx.settings.network
     invitation = ctx.templates.render(
         network.language, "events/invitation", network=network, event=event
@@ -128,6 +136,7 @@ def send_preview(
         members=members,
         extra=extra,
         unknown_lines=unknown_lines,
+        slips=slips,
     )
 
 
@@ -159,9 +168,10 @@ def _change(ctx: HandlerContext, msg: InboundMessage, event: Event, values: dict
     if spec is None or problems:
         _problems_reply(ctx, msg, problems, [], event)
         return
+    slips = weekday_slips(values, ctx.settings, ctx.now)
     if event.state == "draft":
         manage.change(ctx, event, spec)
-        send_preview(ctx, event, in_reply_to=msg.message_id)
+        send_preview(ctx, event, in_reply_to=msg.message_id, slips=slips)
         return
     changed = spec.changed(event)
     if not changed:
@@ -178,6 +188,7 @@ def _change(ctx: HandlerContext, msg: InboundMessage, event: Event, values: dict
         in_reply_to=msg.message_id,
         changed=changed,
         after=spec,
+        slips=slips,
         invitees=manage.invitees(ctx, event),
         registrants=len(registrations(ctx, event, "registered", "waitlisted")),
     )

@@ -32,19 +32,19 @@ _FI_MONTH_STEMS: dict[str, int] = {
     "tammi": 1, "helmi": 2, "maalis": 3, "huhti": 4, "touko": 5, "kesä": 6, "heinä": 7,
     "elo": 8, "syys": 9, "loka": 10, "marras": 11, "joulu": 12,
 }  # fmt: skip
-# Weekday words, skipped: Finnish short forms and the essive "tiistaina", Swedish
-# with the definite "-en", English short and long forms. They are not checked
-# against the date: a wrong weekday is a common slip (even the issue's own
-# example has one), and the handler's preview shows the weekday computed from
-# the date for the coordinator to confirm.
-_WEEKDAYS = (
-    "ma", "ti", "ke", "to", "pe", "la", "su", "maanantai", "tiistai", "keskiviikko",
-    "torstai", "perjantai", "lauantai", "sunnuntai",
-    "mån", "tis", "ons", "tor", "tors", "fre", "lör", "sön", "måndag", "tisdag", "onsdag",
-    "torsdag", "fredag", "lördag", "söndag",
-    "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun", "monday",
-    "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
-)  # fmt: skip
+# Weekday words before a date, 0 for Monday: Finnish short forms and the essive
+# "tiistaina", Swedish with the definite "-en", English short and long forms. A
+# wrong weekday is a common slip, and which half of "ti 15.1." is wrong cannot be
+# known, so the date is read as written and ``named_weekday`` lets the caller ask.
+_WEEKDAYS: dict[str, int] = {
+    "ma": 0, "ti": 1, "ke": 2, "to": 3, "pe": 4, "la": 5, "su": 6, "maanantai": 0,
+    "tiistai": 1, "keskiviikko": 2, "torstai": 3, "perjantai": 4, "lauantai": 5, "sunnuntai": 6,
+    "mån": 0, "tis": 1, "ons": 2, "tor": 3, "tors": 3, "fre": 4, "lör": 5, "sön": 6,
+    "måndag": 0, "tisdag": 1, "onsdag": 2, "torsdag": 3, "fredag": 4, "lördag": 5, "söndag": 6,
+    "mon": 0, "tue": 1, "tues": 1, "wed": 2, "thu": 3, "thur": 3, "thurs": 3, "fri": 4,
+    "sat": 5, "sun": 6, "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4,
+    "saturday": 5, "sunday": 6,
+}  # fmt: skip
 
 
 def _alternation(words: list[str]) -> str:
@@ -56,7 +56,9 @@ _MONTH = (
     rf"|(?P<mon>{_alternation(list(_MONTHS))})\b\.?"
 )
 _MONTH_FIRST = _MONTH.replace("fimon", "fimon2").replace("P<mon>", "P<mon2>")
-_WEEKDAY = rf"(?:(?:{_alternation(list(_WEEKDAYS))})(?:na|en)?\.?,?\s+)?(?:den\s+|the\s+|on\s+)?"
+_WEEKDAY = (
+    rf"(?:(?P<wd>(?:{_alternation(list(_WEEKDAYS))})(?:na|en)?)\.?,?\s+)?(?:den\s+|the\s+|on\s+)?"
+)
 _DATE = (
     r"(?:(?P<d1>\d{1,2})\.(?P<m1>\d{1,2})\.?(?P<y1>\d{4}|\d{2})?"
     r"|(?P<y2>\d{4})-(?P<m2>\d{1,2})-(?P<d2>\d{1,2})"
@@ -246,6 +248,17 @@ def parse_time_range(
 ) -> tuple[datetime, timedelta | None] | None:
     """An event's "Aika": its start, and its length when written as a range ("klo 13-14")."""
     return _parse(text, tz, now, None)
+
+
+def named_weekday(text: str) -> tuple[str, int] | None:
+    """The weekday written before the date ("ti 15.1.", "tisdagen den 15 januari"), as typed
+    and as a number (0 for Monday); None when there is none or the text is no date."""
+    match = _DATETIME.fullmatch(_normalise(text))
+    if match is None or match.group("wd") is None:
+        return None
+    word = match.group("wd")
+    number = _WEEKDAYS.get(word.lower())
+    return word, _WEEKDAYS[word.lower()[:-2]] if number is None else number
 
 
 def parse_duration(text: str) -> timedelta | None:

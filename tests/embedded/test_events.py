@@ -435,3 +435,32 @@ def test_waitlist_keeps_the_order_of_arrival_whatever_the_clock_says(embedded: B
     with env.app.db.transaction() as session:
         event = session.get(Event, event_id)
         assert event is not None and registry.seats_taken(job_context(env.app, session), event) == 2
+
+
+def test_a_weekday_that_does_not_fit_the_date_is_pointed_out(
+    embedded: Build, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A weekday that does not fit its date ("ti 15.1.", a Friday): the preview says so before
+    anything is sent, a change by mail too; the CLI, which sends at once, refuses."""
+    env = _env(embedded)
+    form = "Otsikko: Kilpailutus\nAika: ti 15.1. klo 13.00\u201314.30\nLinkki: https://x.example"
+    _send(env, COORDINATOR, FORM, form, subject="Uusi webinaari")
+    (preview,) = env.received(COORDINATOR)
+    assert "tarkista päivä" in str(preview["Subject"])
+    assert 'Kirjoitit "ti", mutta 15.1.2027 on perjantai' in _body(preview)
+    assert "Aika: pe 15.1.2027 klo 13.00\u201314.30" in _body(preview)  # nothing silently moved
+    _send(env, COORDINATOR, str(preview["Reply-To"]), "Aika: ti 19.1.2027 klo 13.00\u201314.30")
+    (fixed,) = [m for m in env.received(COORDINATOR) if "ti 19.1.2027 klo" in _body(m)]
+    assert "tarkista" not in str(fixed["Subject"]) and "Kirjoitit" not in _body(fixed)
+    _send(env, COORDINATOR, str(fixed["Reply-To"]), "LÄHETÄ")
+    assert env.received("a@example.test")
+    _send(env, COORDINATOR, str(fixed["Reply-To"]), "Aika: ke 21.1.2027 klo 9")
+    (change,) = [m for m in env.received(COORDINATOR) if "Vahvista muutos" in str(m["Subject"])]
+    assert "tarkista päivä" in str(change["Subject"])
+    assert 'Kirjoitit "ke", mutta 21.1.2027 on torstai' in _body(change)
+    config = str(_config(env, tmp_path))
+    capsys.readouterr()
+    create = ["--config", config, "--now", "2027-01-10 10:00", "events", "create"]
+    args = ["--title", "X", "--start", "ti 15.1.2027 klo 13", "--link", "https://x.example"]
+    assert main([*create, *args]) == 2
+    assert 'You wrote "ti", but 15 January 2027 is a Friday' in capsys.readouterr().err

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mailer.parsing.dates import parse_datetime, parse_duration, parse_time_range
+from mailer.parsing.dates import named_weekday, parse_datetime, parse_duration, parse_time_range
 
 TZ = ZoneInfo("Europe/Helsinki")
 TABLE: dict[str, Any] = tomllib.loads(
@@ -49,6 +49,16 @@ def test_time_range(row: dict[str, Any]) -> None:
 def test_duration(row: dict[str, Any]) -> None:
     """Each written length gives the expected minutes, or None."""
     assert _minutes(parse_duration(row["text"])) == row["minutes"]
+
+
+@pytest.mark.parametrize("row", [pytest.param(r, id=r["text"]) for r in TABLE["weekday"]])
+def test_named_weekday(row: dict[str, Any]) -> None:
+    """The weekday written before a date is found as typed, whatever the date's own is."""
+    named = named_weekday(row["text"])
+    if row["written"] == "none":
+        assert named is None
+        return
+    assert named == (row["written"], row["number"])
 
 
 def test_result_is_aware_in_the_network_zone() -> None:

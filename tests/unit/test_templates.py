@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
@@ -218,7 +218,11 @@ def _event_context() -> dict[str, object]:
         Problem(code, field, "x")
         for code in ("missing", "unreadable", "past", "not_a_link", "duplicate", "empty")
         for field in fields
-    ] + [Problem("too_long", "title"), Problem("kind", "kind", "lecture")]
+    ] + [
+        Problem("too_long", "title"),
+        Problem("kind", "kind", "lecture"),
+        Problem("weekday", "time", "ti", date(2027, 1, 15)),
+    ]
     return {
         "event": event,
         "before": before,
@@ -247,6 +251,7 @@ def _event_context() -> dict[str, object]:
         "forwarded": SimpleNamespace(id=14),
         "group": True,
         "can_register": True,
+        "slips": [Problem("weekday", "time", "ti", date(2027, 1, 15))],
         "writer": "Anna Laine",
     }
 
