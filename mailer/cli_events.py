@@ -25,7 +25,7 @@ from mailer.errors import ConfigError
 from mailer.events import manage
 from mailer.events.registry import registrations
 from mailer.events.spec import KINDS, Problem, read_spec, weekday_slips
-from mailer.events.summary import ratings, summarise
+from mailer.events.summary import phase, ratings, summarise
 from mailer.jobs import job_context
 
 events_app = typer.Typer(no_args_is_help=True, help="Webinars and seminars.")
@@ -222,10 +222,15 @@ def cancel(ctx: typer.Context, event_id: int) -> None:
 def list_events(
     ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False
 ) -> None:
-    """Events with their time, state, registrations and rating."""
+    """Events with their time, state, registrations and rating.
+
+    The state: draft, open (invitations out, not begun), running, held (the feedback
+    request not yet out), feedback (ratings being collected), done, cancelled.
+    """
     from mailer.cli import _print, _service
 
     with _service(ctx) as service, service.db.transaction() as session:
+        now = service.clock.now()
         rows = []
         for event in session.scalars(select(Event).order_by(Event.starts_at)):
             summary = summarise(session, event)
@@ -235,7 +240,7 @@ def list_events(
                     "kind": event.kind,
                     "title": event.title,
                     "starts": _local(service, event.starts_at),
-                    "state": event.state,
+                    "state": phase(event, now),
                     "invited": event.invited,
                     "registered": summary.participants,
                     "waitlisted": summary.waitlisted,
@@ -295,7 +300,7 @@ def show(
             "link": event.link,
             "capacity": event.capacity,
             "question": event.question,
-            "state": event.state,
+            "state": phase(event, service.clock.now()),
             "invited": event.invited,
             "reminders": [
                 {"kind": r.kind, "due": _local(service, r.due_at), "state": r.state}

@@ -53,6 +53,24 @@ def ratings(session: Session, event: Event) -> dict[int, Decimal]:
     return {reg: Decimal(halves) / 2 for reg, halves in rows if reg is not None and halves}
 
 
+def phase(event: Event, now: datetime) -> str:
+    """Where the event stands, for people and scripts reading a list: the stored state knows
+    only draft, open and cancelled, and stays "open" long after the event took place.
+
+    draft | open (invitations out, not begun) | running | held (over, the feedback
+    request not yet out) | feedback (ratings being collected) | done | cancelled
+    """
+    if event.state != "open":
+        return event.state
+    if now < event.starts_at:
+        return "open"
+    if now < event.ends_at:
+        return "running"
+    if now < event.feedback_at:
+        return "held"
+    return "feedback" if now < event.feedback_closes_at else "done"
+
+
 def summarise(session: Session, event: Event) -> EventSummary:
     counts = dict(
         session.execute(

@@ -464,3 +464,36 @@ def test_a_weekday_that_does_not_fit_the_date_is_pointed_out(
     args = ["--title", "X", "--start", "ti 15.1.2027 klo 13", "--link", "https://x.example"]
     assert main([*create, *args]) == 2
     assert 'You wrote "ti", but 15 January 2027 is a Friday' in capsys.readouterr().err
+
+
+def test_events_list_tells_where_each_event_stands(
+    embedded: Build, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An event is not "open" once it took place: running, held, feedback, done."""
+    env = _env(embedded)
+    config = str(_config(env, tmp_path))
+    event_id = _open(env)
+    draft = ["--title", "Luonnos", "--start", "2027-03-01 13:00", "--link", "https://x.example"]
+    assert (
+        main(
+            ["--config", config, "--now", "2027-01-10 10:00", "events", "create", *draft, "--draft"]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["--config", config, "events", "show", str(event_id), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    feedback, closes = shown["feedback"], shown["feedback_closes"]
+
+    def states(now: str) -> list[str]:
+        assert main(["--config", config, "--now", now, "events", "list", "--json"]) == 0
+        return [row["state"] for row in json.loads(capsys.readouterr().out)]
+
+    assert states("2027-01-10 10:00") == ["open", "draft"]
+    assert states("2027-02-11 13:30") == ["running", "draft"]
+    assert states("2027-02-11 14:00") == ["held", "draft"]
+    assert states(feedback) == ["feedback", "draft"]
+    assert states(closes) == ["done", "draft"]
+    assert states("2027-12-31 12:00") == ["done", "draft"]
+    assert main(["--config", config, "--now", "2027-12-31 12:00", "events", "list"]) == 0
+    assert "done" in capsys.readouterr().out
