@@ -159,7 +159,7 @@ def _act(
         _TEMPLATES[outcome.status],
         outcome.registration.invitation_id,
         forwarded=forwarded,
-        group=group and intent == "yes",
+        group=group,
         registration=outcome.registration,
         position=outcome.position,
     )
