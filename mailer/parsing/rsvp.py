@@ -237,8 +237,9 @@ _SIGNAL = re.compile(
 )
 _POLITE_WORDS = re.compile(rf"(?<!\w)(?:{_phrases(_POLITE)})(?!\w)")
 # A clause ends at a comma or semicolon, or at a full stop, colon, ! or ? before a
-# space: "pekka.virtanen@akaa.fi" and "klo 13.30" stay whole.
-_CLAUSE = re.compile(r"(?:[^,;:.!?\n]|[:.!?](?=[^\s,;:.!?]))+[,;:.!?]*")
+# space or a capital: "pekka.virtanen@akaa.fi" and "klo 13.30" stay whole,
+# "Kyllä.Gluteeniton" typed on a phone does not.
+_CLAUSE = re.compile(r"(?:[^,;:.!?\n]|[:.!?](?=[^\s,;:.!?A-ZÅÄÖ]))+[,;:.!?]*")
 _CONDITIONAL = re.compile(r"^\s*(?:jos|mikäli|om|ifall|if|in case)\b", re.IGNORECASE)
 _PUNCTUATION = " \t.,;:!?-*_()\u2013\u2014"
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'"})
