@@ -134,3 +134,18 @@ def test_the_answer_on_the_yes_line_is_kept_without_the_signature(embedded: Buil
     assert answer == "Akaa"
     assert "Mistä kunnasta olet? Akaa" in _body(_mail(env, MEMBER, "varasijalla"))
     assert _tickets(env) == []
+
+
+def test_many_questions_about_the_event_are_all_answered(embedded: Build) -> None:
+    """Eleven different questions in a day each reach the coordinator and each get the
+    member's "forwarded" answer: acting on mail is no flood, whatever the daily limit."""
+    env = _env(embedded)
+    _open(env)
+    env.cycle()
+    questions = [f"Onko tilaisuudessa käsittelyssä kysymys numero {n}?" for n in range(11)]
+    for question in questions:
+        _reply(env, question)
+    assert len(_tickets(env)) == 11
+    answers = [m for m in env.received(MEMBER) if "Kutsu" not in str(m["Subject"])]
+    assert len(answers) == 11
+    assert all("koordinaattorille" in _body(m) for m in answers)
