@@ -34,7 +34,7 @@ from mailer.handlers import questions
 from mailer.handlers.context import HandlerContext
 from mailer.inbound.message import InboundMessage
 from mailer.parsing.language import guess_language
-from mailer.parsing.rsvp import Intent, parse_itip_reply, parse_rsvp
+from mailer.parsing.rsvp import Intent, parse_itip_reply, parse_rsvp, without_question_label
 
 _TEMPLATES = {
     "registered": "events/registered",
@@ -186,7 +186,7 @@ def invitation_reply(ctx: HandlerContext, msg: InboundMessage, invitation_id: in
         who,
         invitation,
         intent=rsvp.intent,
-        answer=rsvp.answer,
+        answer=without_question_label(rsvp.answer, event.question or ""),
         source="reply",
         forward=rsvp.forward,
         group=rsvp.group,

@@ -354,6 +354,26 @@ def _answer(intent_line: str, later: list[str]) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(parts).strip())
 
 
+_LABEL = re.compile(r"^\s*(?P<label>[^\W\d_][^:\n]{0,40}?)\s*:\s*(?P<rest>\S.*)$", re.DOTALL)
+
+
+def without_question_label(answer: str, question: str) -> str:
+    """The answer without a label that repeats the event's question: "Ruokavalio: laktoositon".
+
+    People copy the question as a label; echoed back after the question itself it
+    would read "Ruokavalio? Ruokavalio: laktoositon". A label that is not the
+    question's ("Huom: myöhästyn") is part of what they said and stays.
+    """
+    match = _LABEL.match(answer)
+    if match is None:
+        return answer
+    words = re.findall(r"[^\W\d_]+", match["label"].casefold())
+    asked = set(re.findall(r"[^\W\d_]+", question.casefold()))
+    if words and all(word in asked for word in words):
+        return match["rest"].strip()
+    return answer
+
+
 def _is_signer(line: str, signer: str) -> bool:
     """The writer's own name, first name or initials alone on a line ("Matti", "-ML")."""
     name = line.strip(" -/.,\u2013\u2014").casefold()

@@ -8,7 +8,13 @@ from typing import Any
 
 import pytest
 
-from mailer.parsing.rsvp import FROM_TEXT, NO_INTENT, parse_itip_reply, parse_rsvp
+from mailer.parsing.rsvp import (
+    FROM_TEXT,
+    NO_INTENT,
+    parse_itip_reply,
+    parse_rsvp,
+    without_question_label,
+)
 
 SAMPLES_DIR = Path(__file__).parent / "samples"
 
@@ -88,3 +94,28 @@ def test_short_words_only_as_their_own_clause() -> None:
     assert parse_rsvp("Matti ja Liisa").intent == "unclear"
     assert parse_rsvp("No, tulen!").intent == "yes"
     assert parse_rsvp("No, sorry.").reason == FROM_TEXT
+
+
+@pytest.mark.parametrize(
+    ("answer", "question", "kept"),
+    [
+        ("Ruokavalio: laktoositon", "Ruokavalio?", "laktoositon"),
+        (
+            "ruokavalio : gluteeniton, ei sianlihaa",
+            "Erityisruokavalio tai ruokavalio?",
+            "gluteeniton, ei sianlihaa",
+        ),
+        ("Kunta: Akaa", "Mistä kunnasta olet? Kunta:", "Akaa"),
+        ("Specialkost: vegetarisk", "Specialkost?", "vegetarisk"),
+        ("Diet: vegan", "Any special diet?", "vegan"),
+        ("Huom: myöhästyn 15 min", "Ruokavalio?", "Huom: myöhästyn 15 min"),
+        ("laktoositon", "Ruokavalio?", "laktoositon"),
+        ("Akaa\n\nRuokavalio: ei", "Mistä kunnasta olet?", "Akaa\n\nRuokavalio: ei"),
+        ("Klo 13: pääsen vasta silloin", "Ruokavalio?", "Klo 13: pääsen vasta silloin"),
+    ],
+)
+def test_answer_loses_a_label_that_repeats_the_question(
+    answer: str, question: str, kept: str
+) -> None:
+    """ "Ruokavalio: laktoositon" to "Ruokavalio?" is kept as "laktoositon"; other labels stay."""
+    assert without_question_label(answer, question) == kept
