@@ -77,7 +77,12 @@ def _refuse(ctx: HandlerContext, msg: InboundMessage, language: str) -> None:
 
 def at_address(ctx: HandlerContext, msg: InboundMessage) -> None:
     """Anything mailed to ``verkosto+materiaalit@``."""
-    numbers = fetch_numbers(msg.clean_subject, msg.new_text, ctx.rules.words("material.send"))
+    numbers = fetch_numbers(
+        msg.clean_subject,
+        msg.new_text,
+        ctx.rules.words("material.send"),
+        ctx.rules.words("command.courtesy"),
+    )
     if numbers is not None:
         _fetch(ctx, msg, numbers)
         return
@@ -112,7 +117,12 @@ def send_index(ctx: HandlerContext, msg: InboundMessage) -> None:
 
 def fetch(ctx: HandlerContext, msg: InboundMessage) -> None:
     """``lähetä 3`` at any address (the rule ``material-fetch`` found the numbers)."""
-    numbers = fetch_numbers(msg.clean_subject, msg.new_text, ctx.rules.words("material.send"))
+    numbers = fetch_numbers(
+        msg.clean_subject,
+        msg.new_text,
+        ctx.rules.words("material.send"),
+        ctx.rules.words("command.courtesy"),
+    )
     _fetch(ctx, msg, numbers or [])
 
 

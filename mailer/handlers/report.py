@@ -15,7 +15,7 @@ def send_report(ctx: HandlerContext, msg: InboundMessage) -> None:
     (the coordinator's), like the coordinator's other mail.
     """
     network = ctx.settings.network
-    asked = report_year(msg, ctx.rules.words("report.request"))
+    asked = report_year(msg, ctx.rules.words("report.request"), ctx.rules.words("command.courtesy"))
     year = int(asked) if asked else ctx.now.astimezone(network.tz).year
     built = yearly.build(ctx.session, year, ctx.now, network.tz)
     language = network.language

@@ -10,7 +10,12 @@ from mailer.parsing.materials import fetch_numbers, files, reply_token
 
 def material_fetch(msg: InboundMessage, ctx: RouteContext) -> str | None:
     """``lähetä 3`` / ``skicka 3`` / ``send 3``: the subject or first line, nothing else."""
-    numbers = fetch_numbers(msg.clean_subject, msg.new_text, ctx.rules.words("material.send"))
+    numbers = fetch_numbers(
+        msg.clean_subject,
+        msg.new_text,
+        ctx.rules.words("material.send"),
+        ctx.rules.words("command.courtesy"),
+    )
     return None if numbers is None else f"material request {numbers}"
 
 

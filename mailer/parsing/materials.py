@@ -16,7 +16,7 @@ from collections.abc import Collection
 
 from mailer.config import Settings
 from mailer.inbound.message import Attachment, InboundMessage
-from mailer.parsing.commands import normalise_word
+from mailer.parsing.commands import normalise_word, without_courtesy
 from mailer.reply_tokens import ReplyTokens
 
 MAX_ITEMS = 10  # one request; more is a mistake or a scrape, and the flood limit agrees
@@ -29,10 +29,16 @@ def _first_line(text: str) -> str:
     return next((line for line in text.splitlines() if line.strip()), "")
 
 
-def fetch_numbers(subject: str, new_text: str, send_words: Collection[str]) -> list[int] | None:
-    """The item numbers asked for, in order and each once; None if this is no request."""
+def fetch_numbers(
+    subject: str, new_text: str, send_words: Collection[str], courtesy: frozenset[str]
+) -> list[int] | None:
+    """The item numbers asked for, in order and each once; None if this is no request.
+
+    A "kiitos" / "please" around the request ("Lähetä 3, kiitos") is no part of it.
+    """
     for candidate in (subject, _first_line(new_text)):
-        head, _, rest = " ".join(candidate.split()).partition(" ")
+        line = without_courtesy(" ".join(candidate.split()).casefold().strip(".!"), courtesy)
+        head, _, rest = line.partition(" ")
         if normalise_word(head) not in send_words:
             continue
         rest = rest.strip().rstrip(".!")

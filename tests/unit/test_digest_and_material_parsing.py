@@ -8,6 +8,7 @@ from mailer.parsing.digest_reply import ticket_commands
 from mailer.parsing.materials import event_reference, fetch_numbers
 
 SEND = frozenset({"lähetä", "skicka", "send"})
+COURTESY = frozenset({"kiitos", "kiitos paljon", "tack", "please", "thanks"})
 LABELS = frozenset({"tapahtuma", "evenemang", "event"})
 COMMANDS = {"close": frozenset({"sulje", "stäng", "close"}), "reopen": frozenset({"avaa"})}
 
@@ -20,11 +21,15 @@ COMMANDS = {"close": frozenset({"sulje", "stäng", "close"}), "reopen": frozense
         ("", "skicka #3 och 5\n\nHälsningar", [3, 5]),
         ("send 3, 4, 3", "", [3, 4]),
         ("Kiitos", "Lähetä 12 ja 14\n--\nLiisa", [12, 14]),
+        ("Lähetä 3, kiitos!", "", [3]),
+        ("", "Kiitos paljon, lähetä 2\n\nt. Matti", [2]),
+        ("Skicka 4 tack", "", [4]),
+        ("please send 1 and 2", "", [1, 2]),
     ],
 )
 def test_fetch_requests(subject: str, text: str, numbers: list[int]) -> None:
     """The word and nothing but item numbers, in the subject or on the first line."""
-    assert fetch_numbers(subject, text, SEND) == numbers
+    assert fetch_numbers(subject, text, SEND, COURTESY) == numbers
 
 
 @pytest.mark.parametrize(
@@ -34,11 +39,12 @@ def test_fetch_requests(subject: str, text: str, numbers: list[int]) -> None:
         ("lähetä", ""),
         ("Kysymys", "Voisitko lähettää 3 kalvoa?"),
         ("Send", "3"),
+        ("Kiitos", "lähetä kiitos"),
     ],
 )
 def test_not_fetch_requests(subject: str, text: str) -> None:
     """A sentence that starts with the word stays a question."""
-    assert fetch_numbers(subject, text, SEND) is None
+    assert fetch_numbers(subject, text, SEND, COURTESY) is None
 
 
 def test_event_line_in_any_language_and_outlook_bold() -> None:
