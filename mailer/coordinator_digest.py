@@ -101,10 +101,38 @@ class FiledMail:
     at: datetime
 
 
+# Why mail was filed, by the start of the reason the service stored: one kind each,
+# which the templates say in the coordinator's language and by which the mail is
+# grouped ("duplicate of <Message-ID>" would be a group of its own each time). A
+# reason of no kind here is shown as stored.
+FILED_KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("automatic", ("automatic mail", "out-of-office")),
+    ("own-mail", ("our own mail came back",)),
+    ("rationed", ("automatic reply withheld",)),
+    ("duplicate", ("duplicate of an earlier message",)),
+    ("empty", ("an empty mail",)),
+    ("coordinator-help", ("a coordinator's mail that refers to nothing",)),
+    ("too-large", ("too large",)),
+    ("error", ("error:", "unparseable:")),
+)
+
+
+def filed_kind(reason: str) -> str:
+    """The kind of a stored filing reason, or "" when it is of none of ``FILED_KINDS``."""
+    folded = reason.casefold()
+    for kind, starts in FILED_KINDS:
+        if folded.startswith(starts):
+            return kind
+    if "not from a coordinator" in folded or "not a coordinator" in folded:
+        return "not-coordinator"
+    return ""
+
+
 @dataclass(frozen=True)
 class FiledReason:
     """Mail filed without an answer for one reason: a holiday's auto-replies stay one line."""
 
+    kind: str  # one of FILED_KINDS, "not-coordinator", or "" (then ``reason`` says it)
     reason: str
     shunted: bool  # could not be handled at all: it waits in the Shunt folder
     mails: list[FiledMail]
@@ -195,16 +223,20 @@ def _filed(session: Session, since: datetime) -> tuple[list[FiledReason], int]:
         .where(InboundMail.claimed_at >= since, InboundMail.outcome.in_(("filed", "shunted")))
         .order_by(InboundMail.claimed_at, InboundMail.id)
     ).all()
-    groups: dict[tuple[str, bool], list[FiledMail]] = {}
+    groups: dict[tuple[str, str, bool], list[FiledMail]] = {}
     bounces = 0
     for row in rows:
         if row.handler == "bounce" or "+bounce" in row.delivered_to:
             bounces += 1
             continue
-        key = (" ".join(row.reason.split())[:200], row.outcome == "shunted")
+        reason = " ".join(row.reason.split())[:200]
+        kind = filed_kind(reason)
+        key = (kind, "" if kind else reason, row.outcome == "shunted")
         groups.setdefault(key, []).append(FiledMail(row.sender, row.subject, row.claimed_at))
     ordered = sorted(groups.items(), key=lambda item: (-len(item[1]), item[1][0].at))
-    return [FiledReason(reason, shunted, mails) for (reason, shunted), mails in ordered], bounces
+    return [
+        FiledReason(kind, reason, shunted, mails) for (kind, reason, shunted), mails in ordered
+    ], bounces
 
 
 def build(session: Session, since: datetime, now: datetime) -> CoordinatorDigest:

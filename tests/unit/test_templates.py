@@ -345,6 +345,7 @@ def _digests_context() -> dict[str, object]:
         materials=[material],
         filed=[
             SimpleNamespace(
+                kind="automatic",
                 reason="automatic mail (auto-reply, bulk or another list): never answered",
                 shunted=False,
                 mails=[
@@ -352,7 +353,10 @@ def _digests_context() -> dict[str, object]:
                     SimpleNamespace(sender="", subject="", at=now),
                 ],
             ),
-            SimpleNamespace(reason="error: RuntimeError()", shunted=True, mails=[]),
+            SimpleNamespace(kind="error", reason="error: RuntimeError()", shunted=True, mails=[]),
+            SimpleNamespace(
+                kind="", reason="join request #3 already confirmed", shunted=False, mails=[]
+            ),
         ],
         filed_count=2,
         filed_bounces=3,
