@@ -118,10 +118,9 @@ def new_question(ctx: HandlerContext, msg: InboundMessage) -> None:
     if is_coordinator(msg, ctx.settings):
         _coordinator_help(ctx, msg)
         return
-    member = ctx.member(msg.sender) if msg.sender else None
-    language = _language(ctx, msg, member)
     if _is_empty(msg):
-        ctx.answer(msg, language, "general/empty_mail", kind="empty-mail")
+        member = ctx.member(msg.sender) if msg.sender else None
+        ctx.answer(msg, _language(ctx, msg, member), "general/empty_mail", kind="empty-mail")
         ctx.file("an empty mail (no subject, no text): the sender was asked what they meant")
         return
     open_ticket(ctx, msg)
