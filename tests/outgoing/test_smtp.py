@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import ipaddress
+import random
 import ssl
 import sys
 from collections.abc import Awaitable, Callable
@@ -13,13 +14,20 @@ from typing import Any, TypeVar
 
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtplib.email import parse_address
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from mailer.config import OAuth2Settings, SmtpSettings
-from mailer.outgoing.smtp import SendResult, SmtpSender
+from mailer.outgoing.smtp import (
+    _PLAIN_ADDRESS,
+    SendResult,
+    SmtpSender,
+    _parses_unchanged,
+    _sendable,
+)
 from mailer.tokens import TokenProvider
 
 from .conftest import Server, free_port, message, smtp_settings
@@ -343,6 +351,64 @@ def test_invalid_sender_fails_everyone(server: Server) -> None:
 
     assert list(result.permanent) == ["a@example.test"]
     assert server.handler.mail_peers == []
+
+
+def test_every_verp_return_path_goes_out_as_given(server: Server) -> None:
+    """List copies, each with its own return path and recipient, keep both exactly."""
+    envelopes = [
+        (f"verkosto+bounce-m{n}-{n * 7919:08x}@example.test", f"jasen{n}@kunta{n}.example.test")
+        for n in range(20)
+    ]
+
+    async def send_all(sender: SmtpSender) -> list[SendResult]:
+        return [
+            await sender.send(env, [rcpt], message(n)) for n, (env, rcpt) in enumerate(envelopes)
+        ]
+
+    results = with_sender(smtp_settings(server.port), send_all)
+
+    assert all(r.accepted for r in results)
+    assert [(r.mail_from, r.rcpt_tos) for r in server.handler.received] == [
+        (env, [rcpt]) for env, rcpt in envelopes
+    ]
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "verkosto+bounce-m12-3f2a@example.test",
+        "o'brien.x_y=z/w@sub-domain.example.test",
+        "a@b",
+        "Jasen <jasen@example.test>",
+        "jasen@example.test\r\nRCPT TO:<x@example.test>",
+        '"quoted local"@example.test',
+        "a..b@example.test",
+        "a@-example.test",
+        "a@example.test.",
+        "jäsen@esimerkki.test",
+        "<jasen@example.test>",
+        "",
+    ],
+)
+def test_plain_address_pattern_agrees_with_aiosmtplib(address: str) -> None:
+    """The quick check for plain addresses says "as given" only where aiosmtplib's parse would."""
+    if _PLAIN_ADDRESS.fullmatch(address):
+        assert parse_address(address) == address
+    assert _sendable(address) == _parses_unchanged(address)
+
+
+def test_plain_address_pattern_never_disagrees_on_random_addresses() -> None:
+    """Thousands of address-like strings: a quick "yes" is always aiosmtplib's "as given"."""
+    rng = random.Random(20261127)
+    local, host = "aZ09!#$%&'*+/=?^_`{|}~-..\"<> ", "aZ09-..[]"
+    quick = 0
+    for _ in range(40000):
+        address = "".join(rng.choice(local) for _ in range(rng.randint(0, 12)))
+        address += "@" + "".join(rng.choice(host) for _ in range(rng.randint(0, 10)))
+        if _PLAIN_ADDRESS.fullmatch(address):
+            quick += 1
+            assert _parses_unchanged(address), address
+    assert quick > 500
 
 
 def test_cancelled_send_does_not_poison_the_pool(server: Server) -> None:
