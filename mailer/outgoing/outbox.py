@@ -1,22 +1,33 @@
 """The durable outbox: handlers enqueue in their own transaction, the sender drains.
 
-Delivery takes a lease on a message's due recipients (``next_attempt_at`` pushed
+Delivery takes a lease on a batch of due recipients (``next_attempt_at`` pushed
 into the future by one conditional UPDATE) before sending, so two daemons on one
 database never send the same copy, and a daemon killed mid-send leaves rows that
-come due again when the lease runs out. A row is marked sent right after the
-server accepted it: the window in which a crash can cause a duplicate is the
-time between the server's 250 and that commit.
+come due again when the lease runs out. The next batch is leased while the
+current one is being sent, so the database and the network work side by side.
+
+A row is marked sent only after the server accepted it, and outcomes are
+committed in groups: one commit per copy was the whole cost of a large list
+post. The group is bounded: a sender may start an SMTP transaction only while
+fewer than ``unrecorded`` transactions are accepted (or under way) but not
+committed, and waiting outcomes are committed once ``group`` of them wait,
+``GROUP_WAIT`` after the first of them, or at once when nothing else is being
+sent. A crash at any instant therefore resends at most ``unrecorded``
+transactions: those whose 250 had come but whose commit had not.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
+import time
+from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -30,6 +41,19 @@ from mailer.outgoing.compose import Draft, compose
 log = logging.getLogger("mailer.outbox")
 
 LEASE = timedelta(minutes=5)
+# A leased copy is sent only while at least this much of its lease is left: its
+# transaction must end before another daemon may take the row. Copies whose
+# lease ran low while earlier ones were being sent (a slow server) are handed
+# back and leased afresh.
+LEASE_LEFT = timedelta(minutes=2)
+# Group commit of outcomes (see the module docstring). 64 transactions in the
+# air keep 8 connections busy through a commit; 32 per commit make its cost
+# per copy small.
+UNRECORDED = 64
+GROUP = 32
+GROUP_WAIT = 0.02  # seconds
+# Rows per IN (...) list: far below SQLite's and PostgreSQL's parameter limits.
+CHUNK = 500
 
 
 class SendOutcome(Protocol):
@@ -100,6 +124,7 @@ class Leased:
     envelope_from: str
     data: bytes
     rows: dict[str, int]  # recipient address -> outbox_recipients.id
+    lease_until: datetime  # the rows' next_attempt_at while this daemon owns them
 
 
 class Outbox:
@@ -113,13 +138,17 @@ class Outbox:
 
         The lease is a unique ``next_attempt_at`` in the future written by one
         conditional UPDATE: rows another daemon leased first keep their value, so
-        reading back by that value yields exactly the rows this daemon owns.
+        reading back by that value yields exactly the rows this daemon owns. The
+        rows are named by the range of the first ``limit`` due ids rather than a
+        list of them (every due row in the range is one of them, and the
+        conditions keep out any other): two lists of 500 ids were most of a
+        lease's cost.
         """
         now = self.clock.now()
         lease_until = now + LEASE + timedelta(microseconds=random.randrange(1, 999_999))
-        with self.db.transaction() as session:
+        with self.db.engine.begin() as conn:
             ids = (
-                session.execute(
+                conn.execute(
                     select(OutboxRecipient.id)
                     .where(
                         OutboxRecipient.state == "queued", OutboxRecipient.next_attempt_at <= now
@@ -132,29 +161,33 @@ class Outbox:
             )
             if not ids:
                 return []
-            session.execute(
+            taken = OutboxRecipient.id.between(ids[0], ids[-1])
+            conn.execute(
                 update(OutboxRecipient)
                 .where(
-                    OutboxRecipient.id.in_(ids),
+                    taken,
                     OutboxRecipient.state == "queued",
                     OutboxRecipient.next_attempt_at <= now,
                 )
                 .values(next_attempt_at=lease_until)
-                .execution_options(synchronize_session=False)
             )
-        with self.db.transaction() as session:
-            rows = session.execute(
+        with self.db.engine.begin() as conn:
+            rows = conn.execute(
                 select(
                     OutboxRecipient.id,
                     OutboxRecipient.message_pk,
                     OutboxRecipient.address,
                     OutboxRecipient.envelope_from,
                     OutboxRecipient.headers,
-                ).where(OutboxRecipient.id.in_(ids), OutboxRecipient.next_attempt_at == lease_until)
+                ).where(
+                    taken,
+                    OutboxRecipient.state == "queued",
+                    OutboxRecipient.next_attempt_at == lease_until,
+                )
             ).all()
             messages = {
                 m.id: (m.envelope_from, m.raw)
-                for m in session.execute(
+                for m in conn.execute(
                     select(OutboxMessage.id, OutboxMessage.envelope_from, OutboxMessage.raw).where(
                         OutboxMessage.id.in_({r.message_pk for r in rows})
                     )
@@ -165,50 +198,93 @@ class Outbox:
             envelope = row.envelope_from or messages[row.message_pk][0]
             groups.setdefault((row.message_pk, envelope, row.headers), {})[row.address] = row.id
         return [
-            Leased(pk, envelope, headers.encode() + messages[pk][1], recipients)
+            Leased(pk, envelope, headers.encode() + messages[pk][1], recipients, lease_until)
             for (pk, envelope, headers), recipients in groups.items()
         ]
 
-    def _record(self, leased: Leased, outcome: SendOutcome, stats: DrainStats) -> None:
+    def _release(self, items: Sequence[Leased]) -> None:
+        """Hand back leased copies that were not sent, so they are due again at once.
+
+        Only rows still carrying this daemon's lease are touched.
+        """
         now = self.clock.now()
+        by_lease: dict[datetime, list[int]] = {}
+        for item in items:
+            by_lease.setdefault(item.lease_until, []).extend(item.rows.values())
         with self.db.transaction() as session:
-            sent = [leased.rows[a] for a in outcome.accepted if a in leased.rows]
-            if sent:
-                session.execute(
+            for lease_until, ids in by_lease.items():
+                for start in range(0, len(ids), CHUNK):
+                    session.execute(
+                        update(OutboxRecipient)
+                        .where(
+                            OutboxRecipient.id.in_(ids[start : start + CHUNK]),
+                            OutboxRecipient.state == "queued",
+                            OutboxRecipient.next_attempt_at == lease_until,
+                        )
+                        .values(next_attempt_at=now)
+                        .execution_options(synchronize_session=False)
+                    )
+
+    def _record(self, done: Sequence[tuple[Leased, SendOutcome]], stats: DrainStats) -> None:
+        """Commit the outcomes of many transactions at once; per copy where one failed."""
+        now = self.clock.now()
+        sent = [item.rows[a] for item, outcome in done for a in outcome.accepted if a in item.rows]
+        failed: dict[int, tuple[str, bool]] = {}  # row id -> (reason, permanent)
+        for item, outcome in done:
+            for address, reason in outcome.temporary.items():
+                if address in item.rows:
+                    failed[item.rows[address]] = (reason, False)
+            for address, reason in outcome.permanent.items():
+                if address in item.rows:
+                    failed[item.rows[address]] = (reason, True)
+        retried = given_up = 0
+        # Core, not the ORM: with thousands of copies a minute the session's own
+        # bookkeeping cost more than the UPDATE it wrapped.
+        with self.db.engine.begin() as conn:
+            for start in range(0, len(sent), CHUNK):
+                conn.execute(
                     update(OutboxRecipient)
-                    .where(OutboxRecipient.id.in_(sent))
+                    .where(OutboxRecipient.id.in_(sent[start : start + CHUNK]))
                     .values(state="sent", sent_at=now, attempts=OutboxRecipient.attempts + 1)
-                    .execution_options(synchronize_session=False)
                 )
-                stats.sent += len(sent)
-            failed = {**outcome.temporary, **outcome.permanent}
-            if not failed:
-                return
-            for row in session.scalars(
-                select(OutboxRecipient).where(
-                    OutboxRecipient.id.in_([leased.rows[a] for a in failed if a in leased.rows])
-                )
-            ):
-                row.attempts += 1
-                row.last_error = failed[row.address][:2000]
-                if row.address in outcome.permanent or row.attempts >= self.settings.max_attempts:
-                    row.state, row.failed_at = "failed", now
-                    stats.failed += 1
-                    log.warning(
-                        "delivery failed for good",
-                        extra={
-                            "outbox": leased.message_pk,
-                            "rcpt": row.address,
-                            "error": row.last_error,
-                        },
+            ids = list(failed)
+            for start in range(0, len(ids), CHUNK):
+                rows = conn.execute(
+                    select(
+                        OutboxRecipient.id,
+                        OutboxRecipient.message_pk,
+                        OutboxRecipient.address,
+                        OutboxRecipient.attempts,
+                    ).where(OutboxRecipient.id.in_(ids[start : start + CHUNK]))
+                ).all()
+                for row in rows:
+                    reason, permanent = failed[row.id]
+                    attempts = row.attempts + 1
+                    values: dict[str, object] = {"attempts": attempts, "last_error": reason[:2000]}
+                    if permanent or attempts >= self.settings.max_attempts:
+                        values.update(state="failed", failed_at=now)
+                        given_up += 1
+                        log.warning(
+                            "delivery failed for good",
+                            extra={
+                                "outbox": row.message_pk,
+                                "rcpt": row.address,
+                                "error": values["last_error"],
+                            },
+                        )
+                    else:
+                        delay = min(
+                            self.settings.first_retry_seconds * 2 ** (attempts - 1),
+                            self.settings.max_retry_seconds,
+                        )
+                        values["next_attempt_at"] = now + timedelta(seconds=delay)
+                        retried += 1
+                    conn.execute(
+                        update(OutboxRecipient).where(OutboxRecipient.id == row.id).values(values)
                     )
-                else:
-                    delay = min(
-                        self.settings.first_retry_seconds * 2 ** (row.attempts - 1),
-                        self.settings.max_retry_seconds,
-                    )
-                    row.next_attempt_at = now + timedelta(seconds=delay)
-                    stats.retried += 1
+        stats.sent += len(sent)
+        stats.retried += retried
+        stats.failed += given_up
 
     async def drain(
         self,
@@ -216,24 +292,224 @@ class Outbox:
         parallel: int = 8,
         batch: int = 500,
         should_stop: Callable[[], bool] = lambda: False,
+        unrecorded: int = UNRECORDED,
+        group: int = GROUP,
     ) -> DrainStats:
-        """Send everything due now; returns when nothing due is left (or on stop)."""
-        stats = DrainStats()
-        while not should_stop():
-            taken = await asyncio.to_thread(self._lease, batch)
-            if not taken:
-                return stats
-            gate = asyncio.Semaphore(parallel)
-            await asyncio.gather(*(self._send_one(sender, gate, item, stats) for item in taken))
-        return stats
+        """Send everything due now; returns when nothing due is left (or on stop).
 
-    async def _send_one(
-        self, sender: Sender, gate: asyncio.Semaphore, item: Leased, stats: DrainStats
+        ``parallel`` transactions are sent at once, at most ``unrecorded`` are
+        accepted but not yet committed (the most a crash can resend), and
+        outcomes are committed ``group`` at a time (see the module docstring).
+        """
+        if not 1 <= group <= unrecorded:
+            raise ValueError("need 1 <= group <= unrecorded")
+        return await _Drain(self, sender, parallel, batch, should_stop, unrecorded, group).run()
+
+
+@dataclass
+class _Batch:
+    """One lease's progress, for its summary line in the log."""
+
+    number: int
+    transactions: int
+    started: float = field(default_factory=time.monotonic)
+    left: int = 0
+    accepted: int = 0
+    refused: int = 0
+    handed_back: int = 0
+
+    def __post_init__(self) -> None:
+        self.left = self.transactions
+
+
+class _Drain:
+    """One ``Outbox.drain``: a leasing task, ``parallel`` senders and one recorder.
+
+    Everything runs on the event loop; the database work goes to worker threads
+    so that a busy database never stalls the SMTP connections.
+    """
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        sender: Sender,
+        parallel: int,
+        batch: int,
+        should_stop: Callable[[], bool],
+        unrecorded: int,
+        group: int,
     ) -> None:
-        # The gate is held until the outcome is committed: a copy the server accepted
-        # but the database does not yet call sent is sent again after a crash, so at
-        # most ``parallel`` copies may be in that state. Released right after the
-        # send, sends ran ahead of the commits and hundreds piled up in between.
-        async with gate:
-            outcome = await sender.send(item.envelope_from, list(item.rows), item.data)
-            await asyncio.to_thread(self._record, item, outcome, stats)
+        self.outbox = outbox
+        self.sender = sender
+        self.parallel = parallel
+        self.batch = batch
+        self.should_stop = should_stop
+        self.group = group
+        self.stats = DrainStats()
+        self.items: deque[tuple[_Batch, Leased]] = deque()
+        self.more = asyncio.Event()  # items were added, or leasing has ended
+        self.hungry = asyncio.Event()  # few items left: time to lease the next batch
+        self.hungry.set()
+        self.leasing_done = False
+        self.in_flight = 0
+        self.room = asyncio.Semaphore(unrecorded)
+        self.waiting: list[tuple[_Batch, Leased, SendOutcome]] = []
+        self.first_waiting = 0.0
+        self.wake = asyncio.Event()  # for the recorder
+        self.stopped = False
+        self.closing = False
+        self.handed_back: list[Leased] = []
+
+    async def run(self) -> DrainStats:
+        leasing = asyncio.create_task(self._lease_ahead())
+        recorder = asyncio.create_task(self._recorder())
+        senders = [asyncio.create_task(self._send()) for _ in range(self.parallel)]
+        sending = asyncio.gather(*senders)
+        try:
+            first: set[asyncio.Future[Any]] = {sending, recorder}
+            await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
+            if recorder.done():
+                recorder.result()  # a commit failed: stop sending, raise it
+            await sending
+            await self._stop_leasing(leasing)
+            await self._close(recorder)
+        finally:
+            # Only after an error: each step is a no-op once done above.
+            for task in senders:
+                task.cancel()
+            await asyncio.gather(*senders, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await self._stop_leasing(leasing)
+            if not recorder.done():
+                with contextlib.suppress(Exception):
+                    await self._close(recorder)
+            await self._hand_back_unsent()
+        return self.stats
+
+    async def _stop_leasing(self, leasing: asyncio.Task[None]) -> None:
+        """Let a lease under way finish (its rows are handed back), then end the task."""
+        self.stopped = True
+        self.hungry.set()
+        await leasing
+
+    async def _close(self, recorder: asyncio.Task[None]) -> None:
+        """Commit every outcome still waiting, then end the recorder."""
+        self.closing = True
+        self.wake.set()
+        await recorder
+
+    async def _hand_back_unsent(self) -> None:
+        leftover = [item for _, item in self.items] + self.handed_back
+        if not leftover:
+            return
+        copies = sum(len(item.rows) for item in leftover)
+        log.info("outbox handing back unsent copies", extra={"copies": copies})
+        try:
+            await asyncio.to_thread(self.outbox._release, leftover)
+        except Exception:
+            # Not lost: the rows come due again when their lease runs out.
+            log.warning("could not hand back unsent copies", exc_info=True)
+
+    async def _lease_ahead(self) -> None:
+        """Keep the senders fed, leasing the next batch while the current one goes out."""
+        number = 0
+        try:
+            while True:
+                await self.hungry.wait()
+                if self.stopped or self.should_stop():
+                    return
+                taken = await asyncio.to_thread(self.outbox._lease, self.batch)
+                if not taken:
+                    return
+                number += 1
+                batch = _Batch(number, len(taken))
+                self.items.extend((batch, item) for item in taken)
+                self.hungry.clear()
+                self.more.set()
+        finally:
+            self.leasing_done = True
+            self.more.set()
+
+    async def _send(self) -> None:
+        low_water = max(self.parallel, self.batch // 2)
+        while not self.should_stop():
+            if not self.items:
+                if self.leasing_done:
+                    return
+                self.hungry.set()
+                self.more.clear()
+                await self.more.wait()
+                continue
+            batch, item = self.items.popleft()
+            if len(self.items) < low_water:
+                self.hungry.set()
+            await self.room.acquire()
+            if item.lease_until - self.outbox.clock.now() < LEASE_LEFT:
+                self.room.release()
+                self._hand_back(batch, item)
+                continue
+            self.in_flight += 1
+            try:
+                outcome = await self.sender.send(item.envelope_from, list(item.rows), item.data)
+            except BaseException:
+                # Cancelled or failed mid-send: whether the server took the copy is
+                # unknown, so its rows keep the lease and go again when it runs out.
+                self.room.release()
+                raise
+            finally:
+                self.in_flight -= 1
+            self.waiting.append((batch, item, outcome))
+            if len(self.waiting) == 1:
+                self.first_waiting = time.monotonic()
+            if len(self.waiting) in (1, self.group) or self._idle():
+                self.wake.set()
+
+    def _idle(self) -> bool:
+        """Nothing is being sent and nothing is left to send: commit without waiting."""
+        return self.in_flight == 0 and not self.items
+
+    def _hand_back(self, batch: _Batch, item: Leased) -> None:
+        self.handed_back.append(item)
+        batch.handed_back += len(item.rows)
+        self._done(batch)
+
+    async def _recorder(self) -> None:
+        while True:
+            if not self.waiting:
+                if self.closing:
+                    return
+                await self.wake.wait()
+                self.wake.clear()
+                continue
+            if not (len(self.waiting) >= self.group or self.closing or self._idle()):
+                # Gather more outcomes for this commit, but not for long.
+                left = self.first_waiting + GROUP_WAIT - time.monotonic()
+                self.wake.clear()
+                if left > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.wake.wait(), left)
+            self.wake.clear()
+            done, self.waiting = self.waiting, []
+            await asyncio.to_thread(
+                self.outbox._record, [(item, outcome) for _, item, outcome in done], self.stats
+            )
+            for batch, _item, outcome in done:
+                self.room.release()
+                batch.accepted += len(outcome.accepted)
+                batch.refused += len(outcome.temporary) + len(outcome.permanent)
+                self._done(batch)
+
+    def _done(self, batch: _Batch) -> None:
+        batch.left -= 1
+        if batch.left == 0:
+            log.info(
+                "outbox batch done",
+                extra={
+                    "batch": batch.number,
+                    "transactions": batch.transactions,
+                    "accepted": batch.accepted,
+                    "refused": batch.refused,
+                    "handed_back": batch.handed_back,
+                    "seconds": round(time.monotonic() - batch.started, 3),
+                },
+            )

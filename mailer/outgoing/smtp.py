@@ -341,7 +341,9 @@ class SmtpSender:
 
     def _log_result(self, number: int, envelope_from: str, result: SendResult) -> None:
         failed = bool(result.temporary or result.permanent)
-        level = logging.WARNING if failed else logging.INFO
+        # A line per copy of a list post is noise at INFO: the outbox logs a
+        # summary per batch, and failures stay visible here.
+        level = logging.WARNING if failed else logging.DEBUG
         if not log.isEnabledFor(level):
             return  # the hot path of a bulk send: skip building the record
         extra = self._extra(

@@ -2,9 +2,9 @@
 
 The daemon tests start `mailer run` as a subprocess against the harness's Dovecot
 and Postfix with their own SQLite file, and judge the outcome only from what the
-mail servers and the database hold afterwards; two tests of the outbox and the
-inbox loop run in-process. No timing is asserted: waits poll for a condition
-until a deadline.
+mail servers and the database hold afterwards; a test of the inbox loop runs
+in-process (the outbox has its own in tests/outgoing/test_outbox.py). No timing
+is asserted: waits poll for a condition until a deadline.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -33,8 +33,6 @@ from harness.servers import MailServers
 from sqlalchemy.exc import OperationalError
 
 from mailer.daemon import Daemon
-from mailer.outgoing.compose import Draft
-from mailer.outgoing.outbox import DrainStats, Leased, SendOutcome, enqueue
 
 from .conftest import AppFactory, service_config
 from .mail import question
@@ -443,63 +441,6 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
     record_property("seed", seed)
     delivered.assert_exactly_once()
     assert_no_password(service)
-
-
-def test_outbox_never_runs_ahead_of_its_commits(
-    clean_mail: MailServers, make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """At most `parallel` copies are ever accepted by the SMTP server but not yet recorded sent."""
-    servers = clean_mail
-    app = make_app()
-    with app.db.transaction() as session:
-        for n in range(40):
-            draft = Draft(
-                to=[servers.address(f"member{n % 10 + 1}")],
-                subject=f"Tiedote {n}",
-                text="Hei",
-                kind="notice",
-            )
-            enqueue(session, draft, app.settings.network, app.clock.now())
-    lock = threading.Lock()
-    state = {"unrecorded": 0, "peak": 0}
-    real = app.sender()
-
-    class Counting:
-        """The real SMTP sender; counts copies the server accepted."""
-
-        async def send(
-            self, envelope_from: str, recipients: Sequence[str], data: bytes
-        ) -> SendOutcome:
-            outcome = await real.send(envelope_from, recipients, data)
-            with lock:
-                state["unrecorded"] += len(outcome.accepted)
-                state["peak"] = max(state["peak"], state["unrecorded"])
-            return outcome
-
-    record = app.outbox._record
-    writer = threading.Lock()
-
-    def busy_database(leased: Leased, outcome: SendOutcome, stats: DrainStats) -> None:
-        with writer:  # one writer at a time, as SQLite has, busy with the inbox as well
-            time.sleep(0.05)
-            record(leased, outcome, stats)
-        with lock:
-            state["unrecorded"] -= len(outcome.accepted)
-
-    monkeypatch.setattr(app.outbox, "_record", busy_database)
-
-    async def drain() -> DrainStats:
-        try:
-            return await app.outbox.drain(Counting(), parallel=4)
-        finally:
-            await real.close()
-
-    stats = asyncio.run(drain())
-    assert stats.sent == 40
-    assert state["peak"] <= 4, f"{state['peak']} copies accepted but not yet recorded"
-    wait_until(
-        lambda: sum(count(servers, f"member{i}") for i in range(1, 11)) == 40, 30, "40 copies"
-    )
 
 
 @pytest.mark.slow
