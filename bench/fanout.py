@@ -7,9 +7,11 @@ organisations): the child delivers one ~4.5 KB post to ``verkosto+lista@`` into
 the Maildir, then times ``Daemon(app).inbox_cycle()`` (parse, route, store the
 post, queue one outbox message + N ``outbox_recipients`` rows with VERP return
 paths and personal List-Unsubscribe headers) and
-``app.outbox.drain(app.sender(), parallel=P)`` (one SMTP transaction per copy,
-``smtp.connections`` connections). "Last copy accepted" is stamped by a thin
-wrapper around the sender when the sink's 250 for the last copy comes back.
+``app.outbox.drain(app.sender(), parallel=P, unrecorded=U, group=G)`` (one SMTP
+transaction per copy, ``smtp.connections`` connections, outcomes committed in
+groups of up to G with at most U transactions accepted but not yet committed).
+"Last copy accepted" is stamped by a thin wrapper around the sender when the
+sink's 250 for the last copy comes back.
 
 Beside it, in the same run and against the same sink, a child process sends N
 pre-rendered 5 KB messages with a plain aiosmtplib loop (``bench/smtp_rate.py``'s
@@ -25,12 +27,12 @@ restarts the drain twice: at once (sends every copy not leased by the dead
 process) and with the clock 6 minutes ahead (the dead process's 5-minute leases
 have run out: the rest goes). The sink's
 total count minus N is the number of duplicates (copies the sink took whose
-"sent" was not committed before the kill). The sink counts with ``-c`` (its
+"sent" was not committed before the kill): at most U. The sink counts with ``-c`` (its
 running counter, bumped when the final "." arrives).
 
-The child logs as the daemon does (``mailer.logs.setup()``, JSON at INFO, one
-"message sent" line per copy) into a file in the work directory;
-``--log-level warning`` measures without those lines.
+The child logs as the daemon does (``mailer.logs.setup()``, JSON at INFO: one
+"outbox batch done" line per leased batch, a line per copy only at DEBUG) into a
+file in the work directory; ``--log-level warning`` measures without them.
 
 Usage (as root: smtp-sink drops to the ``postfix`` user; ~10-15 minutes by default):
 
@@ -38,12 +40,10 @@ Usage (as root: smtp-sink drops to the ``postfix`` user; ~10-15 minutes by defau
     /work/venv/bin/python bench/fanout.py --members 10000 --connections 8 --repeat 1 --no-crash
     /work/venv/bin/python bench/fanout.py --members 10000 --repeat 1 --profile py-spy
     /work/venv/bin/python bench/fanout.py --members 10000 --repeat 1 --profile cprofile
-    /work/venv/bin/python bench/fanout.py --members 10000 --connections 8 --what-if group-commit
+    /work/venv/bin/python bench/fanout.py --members 10000 --connections 8 --unrecorded 8 --group 8
 
-``--what-if batched-record`` / ``group-commit`` runs the fan-out (and the
-crash test's drains) with a bench-side sketch of the fix suggested for
-``Outbox._record`` swapped in for ``app.outbox`` (see ``batched_record_outbox``):
-a measured "what it would give", not the service's code.
+``--unrecorded`` / ``--group`` (defaults: the daemon's) trade the most copies a
+crash can resend against the cost of the commits.
 
 ``--profile py-spy`` samples every thread of one fan-out child (the outbox does its
 database work in worker threads) and prints the top functions by own and by
@@ -57,7 +57,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import re
@@ -86,6 +85,8 @@ for _path in (str(BENCH), str(ROOT)):
         sys.path.insert(0, _path)
 
 from smtp_rate import HOST, SMTP_SINK, bare, free_port, render, wait_listening  # noqa: E402
+
+from mailer.outgoing.outbox import GROUP, UNRECORDED  # noqa: E402
 
 NETWORK = "verkosto@example.test"
 LIST_ADDRESS = "verkosto+lista@example.test"
@@ -402,140 +403,6 @@ class StampingSender:
         return result
 
 
-def batched_record_outbox(app: Any, variant: str, flush_seconds: float = 0.05) -> Any:
-    """WHAT-IF, bench-side only: the outbox with accepted copies recorded in batches.
-
-    Sketches of the fix suggested for ``Outbox._record`` (one transaction, one
-    UPDATE and one always-empty SELECT per copy, ~1-2 ms each and serialised by
-    SQLite's write lock). Accepted copies are marked sent by one UPDATE + commit
-    for many copies; failures still go through the original per-copy
-    ``_record``. Nothing in ``mailer/`` is changed: ``--what-if`` swaps this
-    subclass in for ``app.outbox`` in the child.
-
-    ``batched-record``: a send frees its slot at once; a recorder commits what
-    has been accepted every ``flush_seconds`` (the duplicate window is up to one
-    interval of sends). ``group-commit``: a send keeps its slot until its copy is
-    committed, and the recorder commits everything waiting as soon as the
-    previous commit is done, so at most ``parallel`` copies are ever accepted and
-    not yet recorded.
-    """
-    from sqlalchemy import update
-
-    from mailer.db.models import OutboxRecipient
-    from mailer.outgoing.outbox import DrainStats, Outbox
-    from mailer.outgoing.smtp import SendResult
-
-    class BatchedRecordOutbox(Outbox):
-        def _record_many(self, done: list[tuple[Any, Any]], stats: Any) -> None:
-            now = self.clock.now()
-            sent = [i.rows[a] for i, o in done for a in o.accepted if a in i.rows]
-            if sent:
-                with self.db.transaction() as session:
-                    session.execute(
-                        update(OutboxRecipient)
-                        .where(OutboxRecipient.id.in_(sent))
-                        .values(state="sent", sent_at=now, attempts=OutboxRecipient.attempts + 1)
-                        .execution_options(synchronize_session=False)
-                    )
-                stats.sent += len(sent)
-            for item, outcome in done:
-                if outcome.temporary or outcome.permanent:
-                    failed = SendResult((), dict(outcome.temporary), dict(outcome.permanent))
-                    self._record(item, failed, stats)
-
-        async def drain(
-            self,
-            sender: Any,
-            parallel: int = 8,
-            batch: int = 500,
-            should_stop: Callable[[], bool] = lambda: False,
-        ) -> Any:
-            stats = DrainStats()
-            while not should_stop():
-                taken = await asyncio.to_thread(self._lease, batch)
-                if not taken:
-                    return stats
-                gate = asyncio.Semaphore(parallel)
-                if variant == "group-commit":
-                    await self._group_commit(sender, gate, taken, stats)
-                else:
-                    await self._timed_flush(sender, gate, taken, stats)
-            return stats
-
-        async def _timed_flush(
-            self, sender: Any, gate: asyncio.Semaphore, taken: list[Any], stats: Any
-        ) -> None:
-            done: list[tuple[Any, Any]] = []
-            finished = asyncio.Event()
-
-            async def send(item: Any) -> None:
-                async with gate:
-                    outcome = await sender.send(item.envelope_from, list(item.rows), item.data)
-                done.append((item, outcome))
-
-            async def recorder() -> None:
-                while not finished.is_set() or done:
-                    if not finished.is_set():
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(finished.wait(), flush_seconds)
-                    now_done, done[:] = list(done), []
-                    if now_done:
-                        await asyncio.to_thread(self._record_many, now_done, stats)
-
-            task = asyncio.create_task(recorder())
-            try:
-                await asyncio.gather(*(send(item) for item in taken))
-            finally:
-                finished.set()
-                await task
-
-        async def _group_commit(
-            self, sender: Any, gate: asyncio.Semaphore, taken: list[Any], stats: Any
-        ) -> None:
-            waiting: list[tuple[Any, Any, asyncio.Future[None]]] = []
-            wake = asyncio.Event()
-            finished = False
-
-            async def send(item: Any) -> None:
-                async with gate:
-                    outcome = await sender.send(item.envelope_from, list(item.rows), item.data)
-                    committed = asyncio.get_running_loop().create_future()
-                    waiting.append((item, outcome, committed))
-                    wake.set()
-                    await committed
-
-            async def recorder() -> None:
-                while True:
-                    await wake.wait()
-                    wake.clear()
-                    if not waiting:
-                        if finished:
-                            return
-                        continue
-                    now_done, waiting[:] = list(waiting), []
-                    try:
-                        pairs = [(i, o) for i, o, _ in now_done]
-                        await asyncio.to_thread(self._record_many, pairs, stats)
-                    except Exception as exc:  # noqa: BLE001 - handed to every waiting send
-                        for *_, committed in now_done:
-                            committed.set_exception(exc)
-                    else:
-                        for *_, committed in now_done:
-                            committed.set_result(None)
-                    if waiting:
-                        wake.set()
-
-            task = asyncio.create_task(recorder())
-            try:
-                await asyncio.gather(*(send(item) for item in taken))
-            finally:
-                finished = True
-                wake.set()
-                await task
-
-    return BatchedRecordOutbox(app.db, app.settings.outbox, app.clock)
-
-
 def _build(args: argparse.Namespace, clock_offset: float = 0.0) -> Any:
     import logging
 
@@ -583,12 +450,14 @@ def _db_figures(app: Any) -> dict[str, Any]:
     return {"states": states, "copy_bytes": int(raw_len + head_len)}
 
 
+def drain_options(args: argparse.Namespace) -> dict[str, int]:
+    return {"parallel": args.parallel, "unrecorded": args.unrecorded, "group": args.group}
+
+
 def child_fanout(args: argparse.Namespace) -> None:
     from mailer.daemon import Daemon
 
     app = _build(args)
-    if args.what_if:
-        app.outbox = batched_record_outbox(app, args.what_if)
     daemon = Daemon(app)
     rss_before = rss_mb()
     _deliver(args)
@@ -606,7 +475,7 @@ def child_fanout(args: argparse.Namespace) -> None:
 
     async def drain() -> tuple[Any, float]:
         try:
-            stats = await app.outbox.drain(stamping, parallel=args.parallel)
+            stats = await app.outbox.drain(stamping, **drain_options(args))
             return stats, time.perf_counter()
         finally:
             await sender.close()
@@ -657,13 +526,11 @@ def child_queue(args: argparse.Namespace) -> None:
 
 def child_drain(args: argparse.Namespace) -> None:
     app = _build(args, clock_offset=args.clock_offset)
-    if args.what_if:
-        app.outbox = batched_record_outbox(app, args.what_if)
     sender = app.sender()
 
     async def drain() -> Any:
         try:
-            return await app.outbox.drain(sender, parallel=args.parallel)
+            return await app.outbox.drain(sender, **drain_options(args))
         finally:
             await sender.close()
 
@@ -777,7 +644,7 @@ class Bench:
             "--body-size",
             str(a.body_size),
         ]
-        out += ["--what-if", a.what_if] if a.what_if else []
+        out += ["--unrecorded", str(a.unrecorded), "--group", str(a.group)]
         return [*out, "--base-url", a.base_url]
 
     def bare(self, connections: int, messages: int) -> dict[str, Any]:
@@ -953,9 +820,13 @@ def main() -> None:
         help="list.base_url: personal List-Unsubscribe per copy ('' for none)",
     )
     parser.add_argument(
-        "--what-if",
-        choices=["batched-record", "group-commit"],
-        help="fan-out with a bench-side sketch of a suggested fix (see batched_record_outbox)",
+        "--unrecorded",
+        type=int,
+        default=UNRECORDED,
+        help="drain(unrecorded=...): transactions accepted but not yet committed, at most",
+    )
+    parser.add_argument(
+        "--group", type=int, default=GROUP, help="drain(group=...): outcomes per commit"
     )
     parser.add_argument("--crash", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--crash-connections", type=int, default=8)
@@ -981,7 +852,8 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-fanout-"))
     print(
         f"work directory {workdir}; {args.repeat} run(s) per configuration; child logging "
-        f"{args.log_level}; drain parallel={args.parallel}; base_url {args.base_url or 'none'}"
+        f"{args.log_level}; drain parallel={args.parallel} unrecorded={args.unrecorded}"
+        f" group={args.group}; base_url {args.base_url or 'none'}"
     )
     try:
         with sink(workdir) as s:
