@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import aiosmtplib
 from aiosmtplib.email import parse_address
 from aiosmtplib.protocol import SMTPProtocol
+from aiosmtplib.response import SMTPResponse
 
 from mailer.config import SmtpSettings
 from mailer.errors import ConfigError
@@ -236,11 +237,12 @@ class SmtpSender:
                         outcome.temporary[recipient] = failure
                     return
             try:
-                refused, _reply_text = await client.sendmail(
+                refused = await self._sendmail(
+                    client,
                     envelope_from,
                     recipients,
                     data,
-                    mail_options=self._mail_options(client, envelope_from, recipients, data),
+                    self._mail_options(client, envelope_from, recipients, data),
                 )
             except aiosmtplib.SMTPRecipientsRefused as exc:
                 for error in exc.recipients:
@@ -279,6 +281,47 @@ class SmtpSender:
             for recipient, response in refused.items():
                 outcome.refuse(recipient, response.code, _reply(response.code, response.message))
             return
+
+    @staticmethod
+    async def _sendmail(
+        client: aiosmtplib.SMTP,
+        envelope_from: str,
+        recipients: list[str],
+        data: bytes,
+        options: list[str],
+    ) -> dict[str, SMTPResponse]:
+        """``SMTP.sendmail`` without parsing every address twice more.
+
+        send() has already made sure each address goes on the wire as given;
+        sendmail parses each once to check it and once more to quote it, and on
+        list mail (a long, distinct return path per copy) that was as much
+        Python as the rest of the transaction. The steps are sendmail's: SIZE
+        where offered (the outbox holds CRLF text, so its length is the size),
+        SMTPUTF8 only where offered, refused recipients collected one by one,
+        SMTPRecipientsRefused when none is left, RSET after any refusal.
+        """
+        utf8 = "SMTPUTF8" in options
+        if utf8 and not client.supports_extension("smtputf8"):
+            raise aiosmtplib.SMTPNotSupported("SMTPUTF8 is not supported by this server")
+        if client.supports_extension("size"):
+            options = [f"SIZE={len(data)}", *options]
+        encoding = "utf-8" if utf8 else "ascii"
+        refused: list[aiosmtplib.SMTPRecipientRefused] = []
+        try:
+            await client.mail(envelope_from, options=options, encoding=encoding)
+            for recipient in recipients:
+                try:
+                    await client.rcpt(recipient, encoding=encoding)
+                except aiosmtplib.SMTPRecipientRefused as exc:
+                    refused.append(exc)
+            if len(refused) == len(recipients):
+                raise aiosmtplib.SMTPRecipientsRefused(refused)
+            await client.data(data)
+        except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused):
+            with contextlib.suppress(ConnectionError, aiosmtplib.SMTPResponseException):
+                await client.rset()
+            raise
+        return {exc.recipient: SMTPResponse(exc.code, exc.message) for exc in refused}
 
     @staticmethod
     def _mail_options(

@@ -233,6 +233,55 @@ def test_connection_reused_after_an_error(server: Server) -> None:
     assert len(set(server.handler.mail_peers)) == 1
 
 
+def test_connection_reused_after_every_recipient_was_refused(server: Server) -> None:
+    """After RCPT refused everyone the envelope is reset: the next message goes on that line."""
+    server.handler.rcpt_replies = {"gone@example.test": "550 5.1.1 no such user"}
+
+    async def body(sender: SmtpSender) -> tuple[SendResult, SendResult]:
+        first = await sender.send(SENDER, ["gone@example.test"], message(1))
+        return first, await sender.send(SENDER, ["a@example.test"], message(2))
+
+    first, second = with_sender(smtp_settings(server.port), body)
+
+    assert first.permanent == {"gone@example.test": "550 5.1.1 no such user"}
+    assert second.accepted == ("a@example.test",)
+    assert [r.rcpt_tos for r in server.handler.received] == [["a@example.test"]]
+    assert len(set(server.handler.mail_peers)) == 1
+
+
+def test_size_is_declared_and_an_oversized_message_refused(
+    start_server: Callable[..., Server],
+) -> None:
+    """MAIL carries the message's SIZE, so a server with a limit refuses before the data."""
+    data = message(body=(b"x" * 70 + b"\r\n") * 40)
+    small = start_server(data_size_limit=1000)
+    large = start_server(data_size_limit=100_000)
+
+    refused = send_one(smtp_settings(small.port), ["a@example.test"], data)
+    taken = send_one(smtp_settings(large.port), ["a@example.test"], data)
+
+    assert list(refused.permanent) == ["a@example.test"]
+    assert refused.permanent["a@example.test"].startswith("552")
+    assert small.handler.received == []
+    assert taken.accepted == ("a@example.test",)
+    assert f"SIZE={len(data)}" in large.handler.received[0].mail_options
+
+
+def test_international_address_needs_smtputf8(start_server: Callable[..., Server]) -> None:
+    """An address in UTF-8 goes with SMTPUTF8 where offered, and fails for good where not."""
+    plain = start_server(enable_SMTPUTF8=False)  # aiosmtpd's Controller offers it by default
+    utf8 = start_server()
+
+    refused = send_one(smtp_settings(plain.port), ["jäsen@esimerkki.test"], message())
+    taken = send_one(smtp_settings(utf8.port), ["jäsen@esimerkki.test"], message())
+
+    assert refused.permanent == {"jäsen@esimerkki.test": "SMTPUTF8 is not supported by this server"}
+    assert plain.handler.mail_peers == []
+    assert taken.accepted == ("jäsen@esimerkki.test",)
+    assert utf8.handler.received[0].rcpt_tos == ["jäsen@esimerkki.test"]
+    assert "SMTPUTF8" in utf8.handler.received[0].mail_options
+
+
 def test_server_down_is_temporary() -> None:
     """Nothing listening: every recipient is temporary and nothing is raised."""
     port = free_port()
