@@ -9,6 +9,10 @@ does not compete with the client for the GIL; aiosmtpd tops out near
 
     python bench/smtp_rate.py                     # 5,000 x 5 KB, 1 and 8 connections, 3 runs
     python bench/smtp_rate.py --port 2525         # an already running sink on 127.0.0.1
+    python bench/smtp_rate.py --verp              # list mail: every message its own addresses
+
+``--verp`` gives every message its own return path (``verkosto+bounce-<token>@``)
+and recipient, as a list fan-out has, for both clients.
 """
 
 from __future__ import annotations
@@ -52,6 +56,17 @@ def render(size: int) -> bytes:
     line = b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod te\r\n"
     lines = max(1, (size - len(head)) // len(line))
     return head + line * lines
+
+
+def envelope(number: int, verp: bool) -> tuple[str, str]:
+    """Return path and recipient of message ``number``: fixed, or distinct as list mail has."""
+    if not verp:
+        return SENDER, RECIPIENT
+    token = f"m{number}-{number * 2654435761 % 2**64:016x}"
+    return (
+        f"verkosto+bounce-{token}@example.test",
+        f"jasen{number}@kunta{number % 300}.example.test",
+    )
 
 
 def free_port() -> int:
@@ -107,7 +122,7 @@ class Run:
     failed: int
 
 
-async def bare(port: int, connections: int, count: int, data: bytes) -> int:
+async def bare(port: int, connections: int, count: int, data: bytes, verp: bool = False) -> int:
     """The baseline: each connection sends in a plain loop; returns how many failed."""
     numbers = iter(range(count))
     failed = 0
@@ -119,9 +134,10 @@ async def bare(port: int, connections: int, count: int, data: bytes) -> int:
         )
         await smtp.connect()
         try:
-            for _ in numbers:
+            for number in numbers:
+                sender, recipient = envelope(number, verp)
                 try:
-                    await smtp.sendmail(SENDER, [RECIPIENT], data)
+                    await smtp.sendmail(sender, [recipient], data)
                 except aiosmtplib.SMTPException:
                     failed += 1
         finally:
@@ -131,7 +147,7 @@ async def bare(port: int, connections: int, count: int, data: bytes) -> int:
     return failed
 
 
-async def pooled(port: int, connections: int, count: int, data: bytes) -> int:
+async def pooled(port: int, connections: int, count: int, data: bytes, verp: bool = False) -> int:
     """The same load through SmtpSender; as many callers as connections."""
     settings = SmtpSettings(
         host=HOST,
@@ -148,8 +164,9 @@ async def pooled(port: int, connections: int, count: int, data: bytes) -> int:
 
     async def worker() -> None:
         nonlocal failed
-        for _ in numbers:
-            result = await sender.send(SENDER, [RECIPIENT], data)
+        for number in numbers:
+            envelope_from, recipient = envelope(number, verp)
+            result = await sender.send(envelope_from, [recipient], data)
             failed += not result.accepted
 
     try:
@@ -159,14 +176,20 @@ async def pooled(port: int, connections: int, count: int, data: bytes) -> int:
     return failed
 
 
-Client = Callable[[int, int, int, bytes], Awaitable[int]]
+Client = Callable[[int, int, int, bytes, bool], Awaitable[int]]
 
 
 def measure(
-    client: Client, port: int, connections: int, count: int, data: bytes, limit: float
+    client: Client,
+    port: int,
+    connections: int,
+    count: int,
+    data: bytes,
+    limit: float,
+    verp: bool = False,
 ) -> Run:
     async def timed() -> int:
-        return await asyncio.wait_for(client(port, connections, count, data), timeout=limit)
+        return await asyncio.wait_for(client(port, connections, count, data, verp), limit)
 
     cpu, wall = time.process_time(), time.perf_counter()
     failed = asyncio.run(timed())
@@ -183,6 +206,9 @@ def main() -> None:
     parser.add_argument("--sink", choices=["auto", "smtp-sink", "aiosmtpd"], default="auto")
     parser.add_argument("--port", type=int, help="use a sink already listening on 127.0.0.1")
     parser.add_argument("--limit", type=float, default=120.0, help="seconds allowed per run")
+    parser.add_argument(
+        "--verp", action="store_true", help="a distinct return path and recipient per message"
+    )
     args = parser.parse_args()
 
     data = render(args.size)
@@ -200,7 +226,15 @@ def main() -> None:
                 order = list(clients) if repeat % 2 == 0 else list(reversed(clients))
                 for name in order:
                     runs[name].append(
-                        measure(clients[name], port, connections, args.messages, data, args.limit)
+                        measure(
+                            clients[name],
+                            port,
+                            connections,
+                            args.messages,
+                            data,
+                            args.limit,
+                            args.verp,
+                        )
                     )
             medians = {name: statistics.median(r.rate for r in rs) for name, rs in runs.items()}
             for name, rs in runs.items():
