@@ -20,9 +20,10 @@ Baseline, in the same run: an "echo" responder in this process (IDLE on the same
 INBOX; on EXISTS it FETCHes the new headers and sends a reply over a warm SMTP
 connection) measured the same way, so the ratio shows what the daemon adds.
 
-``imap.exists`` is a DEBUG event: the daemon is started as ``mailer --config F run``
-through ``python -c`` with only the ``mailer.imap`` logger lowered to DEBUG (nothing
-else changes). ``--exact-cli`` runs the ``mailer`` script itself (no exists events).
+``imap.exists`` and ``message sent`` are DEBUG events: the daemon is started as
+``mailer --config F run`` through ``python -c`` with only the ``mailer.imap`` and
+``mailer.smtp`` loggers lowered to DEBUG (nothing else changes). ``--exact-cli`` runs
+the ``mailer`` script itself (no exists or sent events).
 
     sudo /work/venv/bin/python bench/latency.py                     # 3 runs x 100 questions
     /work/venv/bin/python bench/latency.py --questions 30 --repeat 1 --profile
@@ -55,6 +56,7 @@ from _servers import MEMBERS, fmt_ratio, median, member_address, member_name, p9
 
 DAEMON_BOOT = (
     "import logging, sys; logging.getLogger('mailer.imap').setLevel(logging.DEBUG); "
+    "logging.getLogger('mailer.smtp').setLevel(logging.DEBUG); "
     "from mailer.cli import main; sys.exit(main())"
 )
 POLL = 0.005
