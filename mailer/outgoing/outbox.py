@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -357,6 +357,7 @@ class _Drain:
         self.first_waiting = 0.0
         self.wake = asyncio.Event()  # for the recorder
         self.stopped = False
+        self.aborted = False
         self.closing = False
         self.handed_back: list[Leased] = []
 
@@ -364,19 +365,25 @@ class _Drain:
         leasing = asyncio.create_task(self._lease_ahead())
         recorder = asyncio.create_task(self._recorder())
         senders = [asyncio.create_task(self._send()) for _ in range(self.parallel)]
-        sending = asyncio.gather(*senders)
         try:
-            first: set[asyncio.Future[Any]] = {sending, recorder}
-            await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
-            if recorder.done():
-                recorder.result()  # a commit failed: stop sending, raise it
-            await sending
+            pending: set[asyncio.Task[None]] = {*senders, recorder}
+            while pending != {recorder}:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    task.result()  # a sender's error, or the recorder's failed commit
             await self._stop_leasing(leasing)
             await self._close(recorder)
         finally:
-            # Only after an error: each step is a no-op once done above.
+            # Only after an error: each step is a no-op once done above. The flag
+            # and the wake-ups are for a sender whose cancellation was lost (on
+            # Python 3.11 asyncio.wait_for, which aiosmtplib uses, can swallow one
+            # that comes as the reply does): it must not wait for room forever.
+            self.aborted = True
             for task in senders:
                 task.cancel()
+            for _ in senders:
+                self.room.release()
+            self.more.set()
             await asyncio.gather(*senders, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await self._stop_leasing(leasing)
@@ -432,7 +439,7 @@ class _Drain:
 
     async def _send(self) -> None:
         low_water = max(self.parallel, self.batch // 2)
-        while not self.should_stop():
+        while not (self.aborted or self.should_stop()):
             if not self.items:
                 if self.leasing_done:
                     return
@@ -440,10 +447,13 @@ class _Drain:
                 self.more.clear()
                 await self.more.wait()
                 continue
+            await self.room.acquire()
+            if self.aborted or self.should_stop() or not self.items:
+                self.room.release()
+                continue
             batch, item = self.items.popleft()
             if len(self.items) < low_water:
                 self.hungry.set()
-            await self.room.acquire()
             if item.lease_until - self.outbox.clock.now() < LEASE_LEFT:
                 self.room.release()
                 self._hand_back(batch, item)

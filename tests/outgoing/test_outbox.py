@@ -9,6 +9,7 @@ lease keeps a copy to one daemon.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -277,6 +278,50 @@ def test_a_failed_commit_resends_only_uncommitted_copies(
     assert set(counts) == set(addresses)
     assert {a for a, n in counts.items() if n > 1} == accepted - committed
     assert {r.state for r in rows(db).values()} == {"sent"}
+
+
+def test_a_lost_cancellation_does_not_keep_the_drain_waiting(
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sender that swallows its cancellation (Python 3.11's wait_for can) still stops."""
+    db = database(tmp_path)
+    queue(db, 40)
+    outbox = Outbox(db, OutboxSettings(), Clock())
+    record = outbox._record
+    state = {"sends": 0, "failed_at": 0}
+
+    def failing_after_four(done: Sequence[tuple[Leased, SendOutcome]], stats: DrainStats) -> None:
+        if stats.sent >= 4:
+            state["failed_at"] = state["sends"]
+            raise OSError("disk I/O error")
+        record(done, stats)
+
+    monkeypatch.setattr(outbox, "_record", failing_after_four)
+
+    class Deaf:
+        def __init__(self, inner: SmtpSender) -> None:
+            self.inner = inner
+
+        async def send(
+            self, envelope_from: str, recipients: Sequence[str], data: bytes
+        ) -> SendOutcome:
+            state["sends"] += 1
+            # Lost, as asyncio.wait_for on Python 3.11 sometimes loses a cancellation.
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.sleep(0.01)
+            return await self.inner.send(envelope_from, recipients, data)
+
+    async def run() -> None:
+        sender = SmtpSender(smtp_settings(server.port, connections=4))
+        try:
+            drained = outbox.drain(Deaf(sender), parallel=4, unrecorded=4, group=2)
+            await asyncio.wait_for(drained, timeout=60)  # a deadline, not a measurement
+        finally:
+            await sender.close()
+
+    with pytest.raises(OSError, match="disk I/O error"):
+        asyncio.run(run())
+    assert state["sends"] <= state["failed_at"] + 4, "senders went on after the drain failed"
 
 
 def test_copy_whose_lease_ran_low_is_not_sent(server: Server, tmp_path: Path) -> None:
