@@ -341,9 +341,10 @@ def _answer(intent_line: str, later: list[str]) -> str:
         (i for i, c in enumerate(clauses) if _clause_signals(c, strong_only=False).any),
         default=-1,
     )
+    # A colon ends a clause for the signals, but "Diet: none" is one answer, not two.
     tail = ", ".join(
         c.strip(" ,;") for c in clauses[last + 1 :] if not _is_filler(c) and not _asks(c)
-    )
+    ).replace(":, ", ": ")
     if tail:
         parts.append(tail)
     lines = [_without_questions(line.strip()) for line in later]

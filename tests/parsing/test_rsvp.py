@@ -119,3 +119,18 @@ def test_answer_loses_a_label_that_repeats_the_question(
 ) -> None:
     """ "Ruokavalio: laktoositon" to "Ruokavalio?" is kept as "laktoositon"; other labels stay."""
     assert without_question_label(answer, question) == kept
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "kept"),
+    [
+        ("Count me in. Diet: none", "Any special diet?", "none"),
+        ("Ilmoittaudun. Ruokavalio: laktoositon", "Ruokavalio?", "laktoositon"),
+        ("Jag kommer, specialkost: vegetarisk", "Specialkost?", "vegetarisk"),
+        ("Ilmoittaudun, huom: myöhästyn 15 min", "Ruokavalio?", "huom: myöhästyn 15 min"),
+    ],
+)
+def test_label_on_the_yes_line_is_one_answer(text: str, question: str, kept: str) -> None:
+    """ "Count me in. Diet: none" to "Any special diet?" is stored as "none", not "Diet:, none"."""
+    answer = parse_rsvp(text).answer
+    assert without_question_label(answer, question) == kept
