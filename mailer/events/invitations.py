@@ -186,7 +186,11 @@ def _invitees(ctx: HandlerContext, event: Event) -> Iterator[list[Invitee]]:
                 Invitation.member_id,
                 Invitation.language,
             )
-            .where(Invitation.event_id == event.id, Invitation.id > last)
+            .where(
+                Invitation.event_id == event.id,
+                Invitation.id > last,
+                Invitation.address.contains("@"),  # not one erased on request
+            )
             .order_by(Invitation.id)
             .limit(CHUNK)
         ).all()

@@ -200,12 +200,20 @@ def unregister(ctx: HandlerContext, event: Event, who: Person, source: str) -> O
             ctx.session.flush()
             ctx.actions.append(f"note that {who.email} declined event #{event.id}")
         return Outcome("not_registered", found)
-    had_seat = found.state == "registered"
-    found.state, found.cancelled_at, found.updated_at = "cancelled", ctx.now, ctx.now
-    found.source = source
+    return Outcome("cancelled", found, promoted=cancel(ctx, event, found, source))
+
+
+def cancel(
+    ctx: HandlerContext, event: Event, registration: Registration, source: str
+) -> list[Registration]:
+    """An active registration cancelled; returns who got the freed seat."""
+    _lock(ctx, event)
+    had_seat = registration.state == "registered"
+    registration.state, registration.cancelled_at = "cancelled", ctx.now
+    registration.updated_at, registration.source = ctx.now, source
     ctx.session.flush()
-    ctx.actions.append(f"cancel {who.email}'s registration for event #{event.id}")
-    return Outcome("cancelled", found, promoted=promote(ctx, event) if had_seat else [])
+    ctx.actions.append(f"cancel {registration.email}'s registration for event #{event.id}")
+    return promote(ctx, event) if had_seat else []
 
 
 def promote(ctx: HandlerContext, event: Event) -> list[Registration]:
@@ -229,11 +237,20 @@ def promote(ctx: HandlerContext, event: Event) -> list[Registration]:
 
 
 def registrations(ctx: HandlerContext, event: Event, *states: str) -> list[Registration]:
-    """The event's registrations in the given states, in the order they came."""
+    """The event's registrations in the given states, in the order they came.
+
+    Everyone here is someone to write to or list: a registration kept after its
+    person asked to be erased holds no address (``erased-<id>``) and only counts
+    in the event's numbers.
+    """
     return list(
         ctx.session.scalars(
             select(Registration)
-            .where(Registration.event_id == event.id, Registration.state.in_(states))
+            .where(
+                Registration.event_id == event.id,
+                Registration.state.in_(states),
+                Registration.email.contains("@"),
+            )
             .order_by(Registration.id)
         )
     )

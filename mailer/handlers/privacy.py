@@ -136,7 +136,7 @@ def erase(ctx: HandlerContext, address: str) -> None:
         .values(author_email="", author_name=ERASED, member_id=None, raw=b"", text="")
     )
     s.execute(update(Bounce).where(Bounce.address == address).values(address="", member_id=None))
-    event_privacy.erase(s, address)
+    event_privacy.erase(ctx, address)
     s.execute(
         update(OutboxRecipient)
         .where(OutboxRecipient.address == address, OutboxRecipient.state != "queued")

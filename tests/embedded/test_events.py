@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from email.message import EmailMessage
@@ -17,9 +18,9 @@ from sqlalchemy import func, select
 
 from mailer.cli import main
 from mailer.db.events import Event, Invitation, Registration
-from mailer.db.models import InboundMail
+from mailer.db.models import InboundMail, OutboxRecipient
 from mailer.events import manage, registry
-from mailer.events.spec import read_spec
+from mailer.events.spec import EventSpec, read_spec
 from mailer.events.summary import new_registrations, summarise
 from mailer.handlers.privacy import collect, erase
 from mailer.jobs import job_context
@@ -366,6 +367,37 @@ def test_export_and_erasure_keep_the_numbers(embedded: Build) -> None:
         assert not session.scalars(
             select(Invitation).where(Invitation.address == "a@example.test")
         ).all()
+
+
+def test_erasure_gives_a_coming_seat_to_the_waitlist(embedded: Build) -> None:
+    """ "Poista tietoni", confirmed: the seat goes to the first waiting, who is told; no
+    reminder, change or participant list names the erased person any more."""
+    env = _env(embedded, ("a@example.test", "b@example.test"))
+    event_id = _open(env, capacity="1")
+    env.cycle()
+    for address in ("a@example.test", "b@example.test"):
+        _send(env, address, str(_mail(env, address, "Kutsu")["Reply-To"]), "Ilmoittaudun")
+    assert _states(env) == {"a@example.test": "registered", "b@example.test": "waitlisted"}
+    _send(env, "a@example.test", "verkosto@example.test", "", subject="poista tietoni")
+    confirm = _mail(env, "a@example.test", "poisto")
+    _send(env, "a@example.test", str(confirm["Reply-To"]), "Kyllä")
+    assert _states(env)["b@example.test"] == "registered"
+    assert "Sait paikan" in str(_mail(env, "b@example.test", "paikan")["Subject"])
+    with env.app.db.transaction() as session:
+        ctx = job_context(env.app, session)
+        event = session.get(Event, event_id)
+        assert event is not None
+        assert [r.email for r in registry.registrations(ctx, event, "registered")] == [
+            "b@example.test"
+        ]
+        assert registry.seats_taken(ctx, event) == 1
+        manage.change(ctx, event, replace(EventSpec.of(event), title="Kilpailutus 2"))
+    env.app.clock.set(EVENT_AT - timedelta(days=1))
+    env.cycle()
+    assert _mail(env, "b@example.test", "Muistutus")
+    with env.app.db.transaction() as session:
+        sent_to = set(session.scalars(select(OutboxRecipient.address)))
+    assert not any(address.startswith("erased-") for address in sent_to)
 
 
 def test_cli_draft_is_sent_later_but_not_after_its_start(
