@@ -9,6 +9,12 @@ the pre-rendered pieces joined around that recipient's values. Outbox rows go
 in with bulk INSERTs a chunk at a time, so 10,000 invitations queue in seconds
 and memory holds one chunk of messages, not all of them.
 
+A change or cancellation reaches someone with a seat or a waitlist place as
+their own text (what it means for their registration) around the same
+calendar update: one mail per person, never a calendar mail and a note. Those
+copies are rendered one by one; there are at most as many as the event has
+places and waiting.
+
 The mail has the shape calendar clients recognise as a meeting request: a
 ``multipart/alternative`` of the text and ``text/calendar; method=REQUEST``,
 and the same calendar as an ``.ics`` attachment for clients that only offer
@@ -34,8 +40,8 @@ from sqlalchemy import insert, literal, select, update
 
 from mailer.db.events import Event, Invitation
 from mailer.db.models import Member, OutboxMessage, OutboxRecipient, UtcDateTime
-from mailer.events import ical
-from mailer.outgoing.compose import LOOP_HEADER, one_line
+from mailer.events import ical, registry
+from mailer.outgoing.compose import LOOP_HEADER, header_line, one_line
 from mailer.verp import return_path
 
 if TYPE_CHECKING:
@@ -80,9 +86,9 @@ def render_message(
 ) -> Spliced:
     """The mail around a calendar text, with markers for every per-recipient value.
 
-    The header block is written line by line (``SMTP.fold`` encodes and folds
-    what people typed) because the markers are not addresses a header parser
-    would accept; the MIME body comes from the generator.
+    The header block is written line by line (``SMTP.fold`` and ``header_line``
+    encode and fold what people typed) because the markers are not addresses a
+    header parser would accept; the MIME body comes from the generator.
     """
     network = ctx.settings.network
     body = MIMENonMultipart("text", "plain")
@@ -101,7 +107,7 @@ def render_message(
         [
             SMTP.fold("From", formataddr((one_line(network.name), network.address))),
             f"To: {_TO.decode()}\r\n",
-            SMTP.fold("Subject", one_line(subject, 900)),
+            header_line("Subject", one_line(subject, 900)).decode(),
             SMTP.fold("Date", format_datetime(stamp)),
             f"Message-ID: {_MESSAGE_ID.decode()}\r\n",
             f"Reply-To: {_REPLY_TO.decode()}\r\n",
@@ -200,6 +206,12 @@ def _invitees(ctx: HandlerContext, event: Event) -> Iterator[list[Invitee]]:
         last = rows[-1][0]
 
 
+@dataclass(frozen=True)
+class Queued:
+    copies: int  # every invitee's
+    personal: int  # of them, registrants' and the waiting's own texts
+
+
 def send_calendar_mail(
     ctx: HandlerContext,
     event: Event,
@@ -207,12 +219,14 @@ def send_calendar_mail(
     template: str,
     method: str,
     kind: str,
+    registrant_template: str = "",
     **context: object,
-) -> int:
-    """Queue ``template`` with the event's calendar (``method``) to every invitee.
+) -> Queued:
+    """Queue ``template`` with the event's calendar (``method``) to every invitee;
+    with ``registrant_template``, that text instead to each one registered or waiting.
 
-    Returns the number of copies queued. Every invitation row is marked with
-    the SEQUENCE it was sent, in the same transaction.
+    Every invitation row is marked with the SEQUENCE it was sent, in the same
+    transaction.
     """
     network = ctx.settings.network
     stamp = ctx.now
@@ -224,12 +238,36 @@ def send_calendar_mail(
         stamp=stamp,
     )
     letters: dict[str, Spliced] = {}
-    sent = 0
+    active = (
+        {r.invitation_id: r for r in registry.registrations(ctx, event, *registry.ACTIVE)}
+        if registrant_template
+        else {}
+    )
+    sent = personal = 0
     for chunk in _invitees(ctx, event):
         messages: list[dict[str, object]] = []
         for invitee in chunk:
+            registration = active.get(invitee.invitation_id)
             letter = letters.get(invitee.language)
-            if letter is None:
+            if registration is not None:
+                rendered = ctx.templates.render(
+                    registration.language,
+                    registrant_template,
+                    network=network,
+                    event=event,
+                    registration=registration,
+                    **context,
+                )
+                letter = render_message(
+                    ctx,
+                    subject=rendered.subject,
+                    text=rendered.text,
+                    method=method,
+                    language=ctx.templates.language(registration.language),
+                    stamp=stamp,
+                )
+                personal += 1
+            elif letter is None:
                 rendered = ctx.templates.render(
                     invitee.language, template, network=network, event=event, **context
                 )
@@ -300,9 +338,18 @@ def send_calendar_mail(
         .values(sequence=event.sequence)
         .execution_options(synchronize_session=False)
     )
-    ctx.actions.append(f"queue {kind} ({method}) of event #{event.id} to {sent} addresses")
+    ctx.actions.append(
+        f"queue {kind} ({method}) of event #{event.id} to {sent} addresses"
+        + (f", {personal} of them registrants' own" if personal else "")
+    )
     log.info(
         "calendar mail queued",
-        extra={"event": event.id, "kind": kind, "method": method, "copies": sent},
+        extra={
+            "event": event.id,
+            "kind": kind,
+            "method": method,
+            "copies": sent,
+            "personal": personal,
+        },
     )
-    return sent
+    return Queued(sent, personal)

@@ -2,7 +2,7 @@
 
 The email form and the CLI both end up here, inside one handler context, so
 the state change and every mail it causes commit together. Mails to one
-person (notes, confirmations) go through ``tell``; mails to every invitee go
+person (confirmations, promotions) go through ``tell``; mails to every invitee go
 through ``invitations.send_calendar_mail``; mails to the coordinator through
 ``tell_coordinator``, always to the coordinator's configured address with the
 event's token as Reply-To, so only a coordinator's reply can act on it.
@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from mailer.db.events import Event, EventReminder, Invitation, Registration
 from mailer.db.models import Member
 from mailer.events import invitations
-from mailer.events.registry import promote, registrations
+from mailer.events.registry import promote
 from mailer.events.spec import EventSpec
 from mailer.outgoing.compose import Draft, OutgoingAttachment
 
@@ -192,7 +192,7 @@ def open_event(ctx: HandlerContext, event: Event, *, in_reply_to: str | None = N
     _skip_overdue(ctx, event)
     count = invitations.send_calendar_mail(
         ctx, event, template="events/invitation", method="REQUEST", kind="event-invitation"
-    )
+    ).copies
     event.invited = count
     tell_coordinator(
         ctx, event, "events/sent", kind="event-sent", in_reply_to=in_reply_to, count=count
@@ -203,26 +203,6 @@ def open_event(ctx: HandlerContext, event: Event, *, in_reply_to: str | None = N
 def invitation_reply_to(ctx: HandlerContext, registration: Registration) -> str:
     """The Reply-To of every mail to a registrant: a reply may cancel or register."""
     return ctx.reply_address(invitations.INVITATION_TOKEN, registration.invitation_id)
-
-
-def _notify_registrants(
-    ctx: HandlerContext, event: Event, template: str, kind: str, **context: object
-) -> int:
-    people = registrations(ctx, event, "registered", "waitlisted")
-    for registration in people:
-        tell(
-            ctx,
-            to=registration.email,
-            name=registration.name,
-            language=registration.language,
-            template=template,
-            kind=kind,
-            event=event,
-            reply_to=invitation_reply_to(ctx, registration),
-            registration=registration,
-            **context,
-        )
-    return len(people)
 
 
 def tell_promoted(ctx: HandlerContext, event: Event, promoted: Sequence[Registration]) -> None:
@@ -243,7 +223,8 @@ def tell_promoted(ctx: HandlerContext, event: Event, promoted: Sequence[Registra
 
 def change(ctx: HandlerContext, event: Event, spec: EventSpec) -> list[str]:
     """Apply new details; an open event's invitees get an updated calendar entry
-    (same UID, next SEQUENCE) and its registrants a note. Returns what changed."""
+    (same UID, next SEQUENCE), its registrants and waiting in their own text.
+    Returns what changed."""
     changed = spec.changed(event)
     if not changed:
         return []
@@ -260,17 +241,15 @@ def change(ctx: HandlerContext, event: Event, spec: EventSpec) -> list[str]:
         return changed
     event.sequence += 1
     tell_promoted(ctx, event, promote(ctx, event))
-    sent = invitations.send_calendar_mail(
+    queued = invitations.send_calendar_mail(
         ctx,
         event,
         template="events/updated",
         method="REQUEST",
         kind="event-update",
+        registrant_template="events/change_note",
         changed=changed,
         before=before,
-    )
-    notes = _notify_registrants(
-        ctx, event, "events/change_note", "event-change-note", changed=changed, before=before
     )
     tell_coordinator(
         ctx,
@@ -278,14 +257,15 @@ def change(ctx: HandlerContext, event: Event, spec: EventSpec) -> list[str]:
         "events/updated_done",
         kind="event-updated",
         changed=changed,
-        count=sent,
-        notes=notes,
+        count=queued.copies,
+        notes=queued.personal,
     )
     return changed
 
 
 def cancel(ctx: HandlerContext, event: Event) -> int:
-    """Cancel for good: invitees get ``METHOD:CANCEL``, registrants a note, reminders stop."""
+    """Cancel for good: invitees get ``METHOD:CANCEL`` (registrants and waiting in their
+    own text), reminders stop."""
     was_open = event.state == "open"
     event.state, event.cancelled_at, event.updated_at = "cancelled", ctx.now, ctx.now
     event.pending = ""
@@ -295,10 +275,15 @@ def cancel(ctx: HandlerContext, event: Event) -> int:
     sent = notes = 0
     if was_open:
         event.sequence += 1
-        sent = invitations.send_calendar_mail(
-            ctx, event, template="events/cancelled", method="CANCEL", kind="event-cancel"
+        queued = invitations.send_calendar_mail(
+            ctx,
+            event,
+            template="events/cancelled",
+            method="CANCEL",
+            kind="event-cancel",
+            registrant_template="events/cancel_note",
         )
-        notes = _notify_registrants(ctx, event, "events/cancel_note", "event-cancel-note")
+        sent, notes = queued.copies, queued.personal
     tell_coordinator(
         ctx, event, "events/cancelled_done", kind="event-cancelled", count=sent, notes=notes
     )

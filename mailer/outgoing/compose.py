@@ -80,7 +80,9 @@ def _fold(name: str, pieces: list[str]) -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode("ascii")
 
 
-def _header(name: str, value: str) -> bytes:
+def header_line(name: str, value: str) -> bytes:
+    """Folded by hand: the email package breaks a long header right after its name, and
+    clients then show a subject that starts with a space."""
     if value.isascii():
         return _fold(name, value.split(" "))
     return _fold(name, _encoded_words(value))
@@ -135,7 +137,7 @@ def compose(draft: Draft, network: NetworkSettings, now: datetime) -> tuple[str,
     if not draft.attachments:
         text = draft.text.replace("\r\n", "\n").replace("\r", "\n")
         body = binascii.b2a_qp(text.encode(), istext=True).replace(b"\n", b"\r\n")
-        head = b"".join(_header(name, value) for name, value in headers)
+        head = b"".join(header_line(name, value) for name, value in headers)
         return message_id, (
             head + b"MIME-Version: 1.0\r\n"
             b'Content-Type: text/plain; charset="utf-8"\r\n'

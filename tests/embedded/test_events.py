@@ -161,6 +161,47 @@ def test_coordinator_cancels_by_mail_after_confirming(embedded: Build) -> None:
     assert len(env.received("a@example.test")) == 2
 
 
+def test_registrants_get_one_mail_for_each_change_and_cancellation(embedded: Build) -> None:
+    """The registered and the waiting get their own text carrying the calendar update; other
+    invitees the plain calendar mail; nobody gets two."""
+    env = _env(embedded, ("a@example.test", "b@example.test", "c@example.test"))
+    event_id = _open(env, capacity="1")
+    env.cycle()
+    for address in ("a@example.test", "b@example.test"):
+        _send(env, address, str(_mail(env, address, "Kutsu")["Reply-To"]), "Ilmoittaudun")
+    with env.app.db.transaction() as session:
+        ctx = job_context(env.app, session)
+        event = session.get(Event, event_id)
+        assert event is not None
+        manage.change(ctx, event, replace(EventSpec.of(event), place="Tampere-talo"))
+    env.cycle()
+    expected = {
+        "a@example.test": ("johon olet ilmoittautunut", "Ilmoittautumisesi on edelleen"),
+        "b@example.test": ("jonka varasijalla olet", "Olet edelleen varasijalla"),
+        "c@example.test": ("Muutos:", "Ilmoittautua voi"),
+    }
+    for address, (subject, text) in expected.items():
+        (update,) = [m for m in env.received(address) if "Muutos" in str(m["Subject"])]
+        assert subject in str(update["Subject"]) and text in _body(update)
+        (entry,) = calendar_part(update).walk("VEVENT")
+        assert int(entry["SEQUENCE"]) == 1 and str(entry["LOCATION"]) == "Tampere-talo"
+    with env.app.db.transaction() as session:
+        event = session.get(Event, event_id)
+        assert event is not None
+        manage.cancel(job_context(env.app, session), event)
+    env.cycle()
+    expected = {
+        "a@example.test": ("Tilaisuus on peruttu", "johon olit ilmoittautunut"),
+        "b@example.test": ("Tilaisuus on peruttu", "jonka varasijalla olit"),
+        "c@example.test": ("Peruttu:", "valitettavasti tilaisuus on peruttu"),
+    }
+    for address, (subject, text) in expected.items():
+        (cancel,) = [m for m in env.received(address) if "eruttu" in str(m["Subject"])]
+        assert subject in str(cancel["Subject"]) and text in _body(cancel)
+        assert str(calendar_part(cancel)["METHOD"]) == "CANCEL"
+    assert "(2)" in _body(_mail(env, COORDINATOR, "Peruttu:"))
+
+
 def test_draft_is_changed_by_mail_then_discarded(embedded: Build) -> None:
     """Form lines change a draft with a new preview; a discarded draft sends nothing."""
     env = _env(embedded)
