@@ -21,6 +21,7 @@ invitation's, so "Ilmoittaudun" under it still registers.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
@@ -79,12 +80,18 @@ def _answer(
         forwarded.last_member_message_id = row.message_id
 
 
+def _pass_on(ctx: HandlerContext, msg: InboundMessage) -> Ticket:
+    """The coordinator wrote the invitation or reminder the member answered: she gets what
+    the member wrote above the quote, not the invitation again."""
+    return questions.open_ticket(ctx, replace(msg, text=msg.new_text or msg.text), ack=False)
+
+
 def _forward(
     ctx: HandlerContext, msg: InboundMessage, event: Event, who: Person, invitation: Invitation
 ) -> None:
     """Neither yes nor no, but something to read: the coordinator gets it; the member
     hears so, with their registration as it stands and how to change it."""
-    ticket = questions.open_ticket(ctx, msg, ack=False)
+    ticket = _pass_on(ctx, msg)
     found = registry.find(ctx, event, who.email)
     active = found if found is not None and found.state in registry.ACTIVE else None
     allowed = registry.may_register(event, who, invitation.address == who.email)
@@ -117,7 +124,7 @@ def _act(
     group: bool = False,
 ) -> None:
     """Register or cancel; with ``forward`` the coordinator also gets the message."""
-    forwarded = questions.open_ticket(ctx, msg, ack=False) if forward else None
+    forwarded = _pass_on(ctx, msg) if forward else None
     invited = invitation is not None and invitation.address == who.email
     if not registry.may_register(event, who, invited):
         _answer(ctx, msg, event, who, "events/members_only", None, forwarded=forwarded)

@@ -63,6 +63,24 @@ def test_a_question_with_a_maybe_goes_to_the_coordinator(embedded: Build) -> Non
     assert len(_tickets(env)) == 1
 
 
+def test_the_coordinator_gets_the_question_without_the_quoted_invitation(
+    embedded: Build,
+) -> None:
+    """A question under the quoted invitation (Outlook, Gmail) reaches the coordinator as the
+    member wrote it: no "Lähettäjä:" block, no invitation text below it."""
+    env = _env(embedded)
+    _open(env)
+    env.cycle()
+    invitation = _body(_mail(env, MEMBER, "Kutsu")).splitlines()[2]
+    for client in (outlook_reply, gmail_reply):
+        _reply(env, "Tuleeko webinaarista tallenne? Ilmoittaudun joka tapauksessa.", client)
+    forwarded = _to_coordinator(env)
+    assert len(forwarded) == 2
+    for text in forwarded:
+        assert "Tuleeko webinaarista tallenne?" in text
+        assert invitation not in text and "kutsuu sinut" not in text and "wrote:" not in text
+
+
 def test_a_decline_naming_a_colleague_is_recorded_and_passed_on(embedded: Build) -> None:
     """A decline naming a substitute is noted and the coordinator gets the text; the member's
     one answer says both."""
