@@ -3,15 +3,17 @@
 ``parse_rating`` reads the reply without the quoted request, so the "1-5" in
 the quote never counts. A clear rating is stored and confirmed; an ambiguous or
 out-of-range one is asked about politely instead of guessed; text without any
-rating is kept and thanked for. Every reply's text is kept, per question when
-the person answered them separately; the last rating given before the
-feedback closed is the one that counts.
+rating is kept and thanked for; from someone who rated earlier it is thanked
+for with the word that their rating stands, not an invitation to rate. Every
+reply's text is kept, per question when the person answered them separately;
+the last rating given before the feedback closed is the one that counts.
 """
 
 from __future__ import annotations
 
 from mailer.db.events import Event, Feedback, Registration
 from mailer.events.schedule import FEEDBACK_TOKEN
+from mailer.events.summary import ratings
 from mailer.handlers.context import HandlerContext
 from mailer.inbound.message import InboundMessage
 from mailer.parsing.ratings import NO_RATING, parse_rating
@@ -36,6 +38,7 @@ def feedback_reply(ctx: HandlerContext, msg: InboundMessage, registration_id: in
         )
         return
     result = parse_rating(msg.new_text)
+    earlier = ratings(ctx.session, event).get(registration.id)
     halves = int(result.rating * 2) if result.rating is not None else None
     ctx.session.add(
         Feedback(
@@ -68,6 +71,7 @@ def feedback_reply(ctx: HandlerContext, msg: InboundMessage, registration_id: in
         related=f"event:{event.id}",
         reply_to=reply_to,
         rating=result.rating,
+        earlier=earlier,
         reason=result.reason if result.status != "none" else NO_RATING,
         event=event,
         registration=registration,

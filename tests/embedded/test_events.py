@@ -300,6 +300,23 @@ def test_feedback_without_a_rating_is_thanked_and_kept(embedded: Build) -> None:
     assert "Muuta palautetta:\n- Hyvä tilaisuus, kiitos!" in _summary_text(env, event_id)
 
 
+def test_feedback_without_a_rating_after_a_rating_says_the_rating_stands(
+    embedded: Build,
+) -> None:
+    """ "Great, 4 out of 5", then "excellent!": the text is kept, the answer says 4/5 stands
+    and does not ask for a rating."""
+    env = _env(embedded)
+    event_id = _open(env)
+    request = _feedback_request(env, event_id)
+    _send(env, "a@example.test", str(request["Reply-To"]), "Great, 4 out of 5")
+    _send(env, "a@example.test", str(request["Reply-To"]), "excellent!")
+    text = _body(_mail(env, "a@example.test", "Kiitos palautteesta"))
+    assert "arvosana 4/5 on edelleen voimassa" in text
+    assert "ei ollut arvosanaa" not in text
+    summary = _summary_text(env, event_id)
+    assert "excellent!" in summary and "4/5" in summary
+
+
 def test_feedback_after_the_deadline_is_refused(embedded: Build) -> None:
     """A rating after the feedback closed is answered and not counted."""
     env = _env(embedded)

@@ -248,6 +248,7 @@ def _event_context() -> dict[str, object]:
         "ratings": {9: Decimal("4.5")},
         "summary": summary,
         "rating": Decimal("4.5"),
+        "earlier": Decimal("4"),
         "forwarded": SimpleNamespace(id=14),
         "group": True,
         "can_register": True,
