@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, literal, select, update
 
-from mailer.db.events import Event, Invitation
+from mailer.db.events import Event, Invitation, Registration
 from mailer.db.models import Member, OutboxMessage, OutboxRecipient, UtcDateTime
 from mailer.events import ical, registry
 from mailer.outgoing.compose import LOOP_HEADER, header_line, one_line
@@ -237,6 +237,20 @@ def send_calendar_mail(
         alarm_minutes=ctx.settings.events.alarm_minutes,
         stamp=stamp,
     )
+
+    def letter_in(language: str, name: str, registration: Registration | None) -> Spliced:
+        rendered = ctx.templates.render(
+            language, name, network=network, event=event, registration=registration, **context
+        )
+        return render_message(
+            ctx,
+            subject=rendered.subject,
+            text=rendered.text,
+            method=method,
+            language=ctx.templates.language(language),
+            stamp=stamp,
+        )
+
     letters: dict[str, Spliced] = {}
     active = (
         {r.invitation_id: r for r in registry.registrations(ctx, event, *registry.ACTIVE)}
@@ -248,37 +262,13 @@ def send_calendar_mail(
         messages: list[dict[str, object]] = []
         for invitee in chunk:
             registration = active.get(invitee.invitation_id)
-            letter = letters.get(invitee.language)
             if registration is not None:
-                rendered = ctx.templates.render(
-                    registration.language,
-                    registrant_template,
-                    network=network,
-                    event=event,
-                    registration=registration,
-                    **context,
-                )
-                letter = render_message(
-                    ctx,
-                    subject=rendered.subject,
-                    text=rendered.text,
-                    method=method,
-                    language=ctx.templates.language(registration.language),
-                    stamp=stamp,
-                )
+                letter = letter_in(registration.language, registrant_template, registration)
                 personal += 1
-            elif letter is None:
-                rendered = ctx.templates.render(
-                    invitee.language, template, network=network, event=event, **context
-                )
-                letter = letters[invitee.language] = render_message(
-                    ctx,
-                    subject=rendered.subject,
-                    text=rendered.text,
-                    method=method,
-                    language=ctx.templates.language(invitee.language),
-                    stamp=stamp,
-                )
+            elif invitee.language in letters:
+                letter = letters[invitee.language]
+            else:
+                letter = letters[invitee.language] = letter_in(invitee.language, template, None)
             message_id = make_msgid(domain=network.domain)
             to = (
                 formataddr((one_line(invitee.name), invitee.address), charset="utf-8")
