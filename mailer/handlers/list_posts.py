@@ -106,7 +106,14 @@ def hold(ctx: HandlerContext, msg: InboundMessage) -> None:
     )
     member = ctx.member(msg.sender) if msg.sender else None
     language = member.language if member else ctx.settings.network.language
-    ctx.answer(msg, language, "moderation/held_notice", kind="list-held-notice", post=post)
+    ctx.answer(
+        msg,
+        language,
+        "moderation/held_notice",
+        kind="list-held-notice",
+        post=post,
+        reasons=reasons,
+    )
     ctx.actions.append(f"hold post #{post.id}: {'; '.join(reasons)}")
 
 

@@ -11,6 +11,8 @@ from mailer.matchers.join_reply import join_reply
 from mailer.matchers.list_limits import (
     banned_sender,
     empty_subject,
+    leave_request,
+    list_command,
     not_member,
     post_too_large,
     too_many_recipients,
@@ -33,6 +35,8 @@ MATCHERS: dict[str, Matcher] = {
     "post-too-large": post_too_large,
     "too-many-recipients": too_many_recipients,
     "empty-subject": empty_subject,
+    "list-command": list_command,
+    "leave-request": leave_request,
     "preference-command": preference_command,
     "itip-reply": itip_reply,
     "join-reply": join_reply,

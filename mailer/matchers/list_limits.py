@@ -7,6 +7,8 @@ from sqlalchemy import select
 from mailer.db.models import Ban, Member
 from mailer.inbound.message import InboundMessage
 from mailer.matchers.context import RouteContext
+from mailer.parsing.list_commands import leave_request as leave_phrase
+from mailer.parsing.list_commands import list_command as command_to_list
 
 
 def banned_sender(msg: InboundMessage, ctx: RouteContext) -> str | None:
@@ -40,3 +42,13 @@ def too_many_recipients(msg: InboundMessage, ctx: RouteContext) -> str | None:
 
 def empty_subject(msg: InboundMessage, ctx: RouteContext) -> str | None:
     return "the post has no subject" if not msg.clean_subject.strip() else None
+
+
+def list_command(msg: InboundMessage, ctx: RouteContext) -> str | None:
+    command = command_to_list(msg.clean_subject, msg.new_text, ctx.rules)
+    return f"command {command.name} {command.argument}".strip() if command else None
+
+
+def leave_request(msg: InboundMessage, ctx: RouteContext) -> str | None:
+    phrase = leave_phrase(msg.clean_subject, msg.new_text, ctx.rules)
+    return f"a mail asking to leave the list ({phrase!r})" if phrase else None

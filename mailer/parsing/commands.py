@@ -27,6 +27,13 @@ def _courtesy(words: frozenset[str]) -> re.Pattern[str]:
     )
 
 
+@lru_cache(maxsize=16)
+def phrase_pattern(words: frozenset[str]) -> re.Pattern[str]:
+    """Any of the phrases as whole words inside a casefolded sentence."""
+    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return re.compile(rf"(?<![\w'])(?:{alternatives})(?![\w'])")
+
+
 def without_courtesy(word: str, courtesy: frozenset[str]) -> str:
     """A normalised command line without a leading or trailing "kiitos" / "please".
 

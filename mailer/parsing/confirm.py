@@ -16,10 +16,9 @@ anywhere in a clause ("…en pyytänyt tätä", "I didn't ask for this").
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Literal
 
-from mailer.parsing.commands import without_courtesy
+from mailer.parsing.commands import phrase_pattern, without_courtesy
 from mailer.parsing.written import written_lines
 from mailer.routing.rules import RuleSet
 
@@ -30,19 +29,13 @@ _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u00b4": "'"})
 _PUNCTUATION = " \t.,;:!?-*_()\"'\u2013\u2014"
 
 
-@lru_cache(maxsize=16)
-def _phrases(words: frozenset[str]) -> re.Pattern[str]:
-    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-    return re.compile(rf"(?<![\w'])(?:{alternatives})(?![\w'])")
-
-
 def _signals(clause: str, rules: RuleSet) -> set[str]:
     text = clause.translate(_APOSTROPHES).casefold().strip()
     if text.endswith("?"):
         return {"asked"}
     found: set[str] = set()
     for signal in ("unsure", "yes_phrases", "no_phrases"):
-        if _phrases(rules.words(f"confirm.{signal}")).search(text):
+        if phrase_pattern(rules.words(f"confirm.{signal}")).search(text):
             found.add(signal.removesuffix("_phrases"))
     bare = without_courtesy(text.strip(_PUNCTUATION), rules.words("command.courtesy"))
     if bare in rules.words("confirm.yes"):

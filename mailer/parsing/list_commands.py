@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mailer.parsing.commands import normalise_word, without_courtesy
+from mailer.parsing.commands import normalise_word, phrase_pattern, without_courtesy
+from mailer.parsing.written import is_greeting, written_lines
 from mailer.routing.rules import RuleSet
 
 SIMPLE = {
@@ -21,6 +22,10 @@ SIMPLE = {
 }
 DELIVERY = {"each", "daily", "weekly", "none"}
 LANGUAGES = ("fi", "sv", "en")
+# Mailman's "administrivia" bound: a mail to the list with more of the writer's
+# own words than this is a post, whatever its first line or a sentence in it says.
+SHORT_MAIL_WORDS = 30
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u00b4": "'"})
 
 
 @dataclass(frozen=True)
@@ -57,3 +62,42 @@ def parse_command(subject: str, new_text: str, rules: RuleSet) -> Command | None
                     return Command("language", code, code)
             return Command("language", "", rules.language_of("language.word", head))
     return None
+
+
+def _own_text(new_text: str) -> str:
+    """The writer's words: quote, greeting and closing aside (the signature counts, it is short)."""
+    return " ".join(line for line in written_lines(new_text) if not is_greeting(line))
+
+
+def is_short(new_text: str) -> bool:
+    return len(_own_text(new_text).split()) <= SHORT_MAIL_WORDS
+
+
+def list_command(subject: str, new_text: str, rules: RuleSet) -> Command | None:
+    """A command mailed to the list address: only when the mail says little besides it.
+
+    "Eroa" above a quoted post is a request to leave; a post titled "Ohje" with
+    a paragraph under it shares a guide and goes to the list.
+    """
+    command = parse_command(subject, new_text, rules)
+    return command if command is not None and is_short(new_text) else None
+
+
+def leave_request(subject: str, new_text: str, rules: RuleSet) -> str | None:
+    """The words, when a mail to the list asks to be taken off it rather than to be read.
+
+    "Poistakaa minut tältä listalta, kiitos." is not a one-line command, but
+    broadcasting it to every member is what a list must never do (Mailman's
+    administrivia check); a longer post that quotes such a sentence is a post.
+    A leave command over a long mail is either, so it is not broadcast either.
+    """
+    command = parse_command(subject, new_text, rules)
+    if command is not None and command.name == "leave":
+        leave = rules.words("list.leave")
+        return next(c for c in _candidates(subject, new_text) if command_word(c, rules) in leave)
+    if not is_short(new_text):
+        return None
+    own = f"{subject}\n{_own_text(new_text)}"
+    text = " ".join(own.translate(_APOSTROPHES).casefold().split())
+    found = phrase_pattern(rules.words("list.leave_phrases")).search(text)
+    return found.group(0) if found else None
