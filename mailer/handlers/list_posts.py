@@ -7,7 +7,7 @@ the coordinator gets one notice listing all of them; a reply ``HYVÄKSY`` /
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -59,35 +59,46 @@ def _readers(ctx: HandlerContext) -> Iterator[Member]:
     yield from ctx.session.scalars(query.execution_options(yield_per=1000))
 
 
-def distribute(ctx: HandlerContext, post: ListPost, msg: InboundMessage) -> None:
+def distribute(
+    ctx: HandlerContext,
+    post: ListPost,
+    msg: InboundMessage,
+    translations: Mapping[str, InboundMessage] | None = None,
+) -> None:
+    """Each member reads the footer, and a post written in three languages its own one, in
+    their language: one copy per language, stored once and shared by its readers."""
     settings, network = ctx.settings.list, ctx.settings.network
     rewrite = strict_dmarc(msg, ctx.settings.security.trusted_authserv_id, settings.dmarc_domains)
-    footer = ctx.templates.text(network.language, "list/footer", network=network)
-    copy = build_list_copy(msg, network, settings, footer, rewrite)
-    copies = [
-        Copy(
-            address=member.email,
-            envelope_from=return_path(network, ctx.tokens, member.id),
-            headers=personal_headers(
-                network, settings, ctx.tokens.make(UNSUBSCRIBE_TOKEN, member.id)
-            ),
+    copies: dict[str, list[Copy]] = {}
+    for member in _readers(ctx):
+        copies.setdefault(ctx.templates.language(member.language), []).append(
+            Copy(
+                address=member.email,
+                envelope_from=return_path(network, ctx.tokens, member.id),
+                headers=personal_headers(
+                    network, settings, ctx.tokens.make(UNSUBSCRIBE_TOKEN, member.id)
+                ),
+            )
         )
-        for member in _readers(ctx)
-    ]
-    enqueue_raw(
-        ctx.session,
-        raw=copy.raw,
-        message_id=copy.message_id,
-        kind="list-post",
-        related=f"post:{post.id}",
-        envelope_from=network.sub_address("bounce"),
-        copies=copies,
-        now=ctx.now,
-        domain=network.domain,
-    )
-    post.state, post.recipients, post.decided_at = "accepted", len(copies), ctx.now
+    for language, readers in copies.items():
+        footer = ctx.templates.text(language, "list/footer", network=network)
+        written = (translations or {}).get(language, msg)
+        copy = build_list_copy(written, network, settings, footer, rewrite)
+        enqueue_raw(
+            ctx.session,
+            raw=copy.raw,
+            message_id=copy.message_id,
+            kind="list-post",
+            related=f"post:{post.id}",
+            envelope_from=network.sub_address("bounce"),
+            copies=readers,
+            now=ctx.now,
+            domain=network.domain,
+        )
+    count = sum(len(readers) for readers in copies.values())
+    post.state, post.recipients, post.decided_at = "accepted", count, ctx.now
     ctx.actions.append(
-        f"send post #{post.id} to {len(copies)} members" + (" (From rewritten)" if rewrite else "")
+        f"send post #{post.id} to {count} members" + (" (From rewritten)" if rewrite else "")
     )
 
 

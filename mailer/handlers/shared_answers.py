@@ -26,6 +26,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from mailer.config import LANGUAGES
 from mailer.db.models import Member, Ticket, TicketEvent
 from mailer.db.shared_answers import SharedAnswer
 from mailer.handlers import list_posts
@@ -114,10 +115,10 @@ def _last_published(ctx: HandlerContext, ticket: Ticket) -> SharedAnswer | None:
     return ctx.session.scalars(query.order_by(SharedAnswer.published_at.desc())).first()
 
 
-def _post(ctx: HandlerContext, shared: SharedAnswer) -> Rendered:
+def _post(ctx: HandlerContext, shared: SharedAnswer, language: str | None = None) -> Rendered:
     network = ctx.settings.network
     return ctx.templates.render(
-        network.language, "shared_answers/post", network=network, shared=shared
+        language or network.language, "shared_answers/post", network=network, shared=shared
     )
 
 
@@ -268,10 +269,10 @@ def coordinator_reply(ctx: HandlerContext, msg: InboundMessage, shared_id: int) 
         _publish(ctx, msg, shared)
 
 
-def _publish(ctx: HandlerContext, msg: InboundMessage, shared: SharedAnswer) -> None:
-    """The shared answer as a list post from the network: fanned out and archived as any post."""
+def _written(ctx: HandlerContext, shared: SharedAnswer, language: str) -> InboundMessage:
+    """The shared answer as a post from the network, its own words in ``language``."""
     network = ctx.settings.network
-    post = _post(ctx, shared)
+    post = _post(ctx, shared, language)
     _, raw = compose(
         Draft(
             to=[network.sub_address("lista")],
@@ -279,14 +280,24 @@ def _publish(ctx: HandlerContext, msg: InboundMessage, shared: SharedAnswer) -> 
             subject=post.subject,
             text=post.text,
             kind="shared-answer",
-            language=network.language,
+            language=language,
         ),
         network,
         ctx.now,
     )
-    parsed = parse_message(raw)
+    return parse_message(raw)
+
+
+def _publish(ctx: HandlerContext, msg: InboundMessage, shared: SharedAnswer) -> None:
+    """The shared answer as a list post from the network: fanned out and archived as any post.
+
+    Each member reads its subject, headings and closing in their own language; the
+    archive (and so the digests) keeps the network's.
+    """
+    translations = {language: _written(ctx, shared, language) for language in LANGUAGES}
+    parsed = translations[ctx.templates.language(ctx.settings.network.language)]
     listed = list_posts.store(ctx, parsed, "accepted", "")
-    list_posts.distribute(ctx, listed, parsed)
+    list_posts.distribute(ctx, listed, parsed, translations)
     shared.state, shared.published_at, shared.list_post_id = "published", ctx.now, listed.id
     record_event(ctx, shared.ticket, "publish", msg.sender, shared.title)
     readers = _readers(ctx)

@@ -9,7 +9,7 @@ import pytest
 from integration.mail import gmail_reply, outlook_reply
 from sqlalchemy import select
 
-from mailer.db.models import ListPost, Member
+from mailer.db.models import ListPost, Member, OutboxMessage
 from mailer.roster import add_member
 
 from .conftest import COORDINATOR, Embedded
@@ -176,3 +176,20 @@ def test_leave_command_over_a_long_mail_is_held(embedded: Build) -> None:
     env.cycle()
     assert _broadcast(env) == []
     assert len(env.received(COORDINATOR)) == 1
+
+
+def test_footer_in_each_members_language(embedded: Build) -> None:
+    """John's post reaches Anders with the Swedish footer and John with the English one,
+    from one stored copy per language."""
+    env, _ = _list(embedded)
+    (swedish,) = env.received(ANDERS)
+    assert "Lämna listan: verkosto+eroa@example.test" in _text(swedish)
+    assert "Eroa listalta" not in _text(swedish)
+    (english,) = env.received(JOHN)
+    assert "Leave the list: verkosto+eroa@example.test" in _text(english)
+    (finnish,) = env.received(LIISA)
+    assert "Eroa listalta: verkosto+eroa@example.test" in _text(finnish)
+    assert {str(m["Message-ID"]) for m in (swedish, english, finnish)} == {POST_ID}
+    with env.app.db.transaction() as session:
+        stored = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "list-post"))
+        assert len(stored.all()) == 3

@@ -10,7 +10,7 @@ from email.message import EmailMessage
 from integration.mail import gmail_reply, outlook_reply, question
 from sqlalchemy import select
 
-from mailer.db.models import ListPost, Ticket, TicketEvent
+from mailer.db.models import ListPost, Member, OutboxMessage, Ticket, TicketEvent
 from mailer.db.shared_answers import SharedAnswer
 from mailer.roster import add_member
 
@@ -289,3 +289,26 @@ def test_others_cannot_publish(embedded: Build) -> None:
         kinds = list(session.scalars(select(TicketEvent.kind).where(TicketEvent.ticket_id == 1)))
         assert kinds[-1] == "followup"
         assert session.scalars(select(SharedAnswer.state)).all() == ["preview"]
+
+
+def test_each_member_reads_the_shared_answer_in_their_language(embedded: Build) -> None:
+    """Swedish and English each-post readers get the post's own words and the footer in
+    their language; the copies are stored once per language, not once per member."""
+    env = _service(embedded)
+    with env.app.db.transaction() as session:
+        for member in session.scalars(select(Member).where(Member.email.in_([BO, CLARE]))):
+            member.delivery = "each"
+    _reply(env, _ask(env), f"{ANSWER}\n\nJULKAISE")
+    env.deliver(gmail_reply(_preview(env), COORDINATOR, "LÄHETÄ"))
+    env.cycle()
+    (swedish,) = _with(env, BO, "Delat svar:")
+    assert "Lämna listan:" in _text(swedish) and "Eroa listalta" not in _text(swedish)
+    (english,) = _with(env, CLARE, "Shared answer:")
+    assert "Leave the list:" in _text(english) and "KYSYMYS" not in _text(english)
+    (finnish,) = _list_copies(env, ANNA)
+    assert "KYSYMYS" in _text(finnish) and "Eroa listalta" in _text(finnish)
+    with env.app.db.transaction() as session:
+        stored = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "list-post")
+        ).all()
+        assert len(stored) == 3
