@@ -17,6 +17,7 @@ from email.message import Message
 from email.mime.text import MIMEText
 from email.policy import compat32
 from email.utils import formataddr, make_msgid
+from html import escape
 
 from mailer.config import ListSettings, NetworkSettings
 from mailer.inbound.message import InboundMessage
@@ -71,22 +72,67 @@ def with_tag(subject: str, tag: str) -> str:
     return f"{tag} {subject}".strip()
 
 
+def _body_text(part: Message) -> str:
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    try:
+        return payload.decode(part.get_content_charset() or "utf-8", errors="replace")
+    except LookupError:  # a charset Python does not know
+        return payload.decode("utf-8", errors="replace")
+
+
+def _set_body_text(part: Message, text: str) -> None:
+    subtype, top = part.get_content_subtype(), "MIME-Version" in part
+    for header in ("Content-Transfer-Encoding", "Content-Type"):
+        del part[header]
+    part["Content-Type"] = f"text/{subtype}"
+    part.set_payload(text, charset=_UTF8_QP)
+    if not top:
+        del part["MIME-Version"]
+
+
+def _html_footer(html: str, footer: str) -> str:
+    lines = "<br>\n".join(escape(line) for line in footer.strip().splitlines())
+    paragraph = f'<p style="font-size:small;color:#555555">{lines}</p>\n'
+    at = html.lower().rfind("</body>")
+    return html[:at] + paragraph + html[at:] if at >= 0 else f"{html.rstrip()}\n{paragraph}"
+
+
+def _footer_inside(part: Message, footer: str) -> bool:
+    """Add the footer to the text a client shows: the plain and the HTML of the body.
+
+    A separate footer part after an HTML-only post is all a client that prefers
+    plain text shows, so the footer goes into the body's own text parts; only
+    what has none (an odd type) gets a footer part beside it.
+    """
+    if part.get_content_disposition() == "attachment":
+        return False
+    kind = part.get_content_type()
+    if kind == "text/plain":
+        _set_body_text(part, f"{_body_text(part).rstrip()}\n\n{footer}")
+        return True
+    if kind == "text/html":
+        _set_body_text(part, _html_footer(_body_text(part), footer))
+        return True
+    if kind in ("multipart/signed", "multipart/encrypted") or not part.is_multipart():
+        return False  # a footer inside would break the author's signature
+    children = [child for child in part.get_payload() if isinstance(child, Message)]
+    if kind == "multipart/alternative":
+        added = [_footer_inside(child, footer) for child in children]
+        return any(added)
+    # mixed, related ...: the first part is the body
+    return bool(children) and _footer_inside(children[0], footer)
+
+
 def _append_footer(msg: Message, footer: str) -> Message:
-    if not footer.strip():
-        return msg
-    if not msg.is_multipart() and msg.get_content_type() == "text/plain":
-        charset = msg.get_content_charset() or "utf-8"
-        payload = msg.get_payload(decode=True)
-        text = payload.decode(charset, errors="replace") if isinstance(payload, bytes) else ""
-        for header in ("Content-Transfer-Encoding", "Content-Type"):
-            del msg[header]
-        msg.set_payload(f"{text.rstrip()}\n\n{footer}", charset=_UTF8_QP)
+    if not footer.strip() or _footer_inside(msg, footer):
         return msg
     footer_part = MIMEText(footer, "plain", "utf-8")
     if msg.get_content_type() == "multipart/mixed":
         msg.attach(footer_part)
         return msg
-    # Wrap the original body (alternative, html, ...) and the footer in multipart/mixed.
+    # Wrap the original body and the footer in multipart/mixed.
     wrapper = Message()
     for name, value in msg.items():
         if not name.lower().startswith("content-") and name.lower() != "mime-version":
