@@ -14,9 +14,11 @@ date), written in the same transaction as the mail is queued: a second run, or
 a second daemon, sends nothing (the unique row stops it), and a moment missed
 while the daemon was down is sent when it next looks. Only the latest missed
 moment is sent, and it covers everything since the last digest that went out,
-so a gap never loses an item and never floods the coordinator. The very first
-run only marks the moment: a new installation starts at the next hour, as a
-new list-digest reader does.
+so a gap never loses an item and never floods the coordinator. A moment from
+before the service first ran (``service_started``) is only marked: a new
+installation starts at the next hour, as the members' digests do, and its first
+digest says it covers the time since the service started, not since a digest
+the coordinator never got.
 
 The digest's Reply-To carries a token (``d``): the coordinator answers it in
 Outlook with lines such as ``#12 SULJE`` (see ``handlers/digests.py``).
@@ -40,11 +42,12 @@ from mailer.db.models import (
     JobRun,
     ListPost,
     Member,
+    OutboxMessage,
     OutboxRecipient,
     Ticket,
 )
 from mailer.db.polls import Poll
-from mailer.digests import last_due
+from mailer.digests import last_due, service_started
 from mailer.events.summary import NewRegistration, new_registrations
 from mailer.handlers.context import HandlerContext
 from mailer.handlers.digests import DIGEST_TOKEN
@@ -142,6 +145,7 @@ class FiledReason:
 class CoordinatorDigest:
     since: datetime
     now: datetime
+    first: bool = False  # no digest went out before: ``since`` is when the service started
     new_tickets: list[Ticket] = field(default_factory=list)
     open_tickets: list[OpenTicket] = field(default_factory=list)
     registrations: list[EventRegistrations] = field(default_factory=list)
@@ -287,14 +291,21 @@ def send_coordinator_digest(ctx: HandlerContext) -> int:
     done = ctx.session.scalar(select(JobRun.id).where(JobRun.job == JOB, JobRun.due_key == key))
     if done is not None:
         return 0
+    started = service_started(ctx.session, ctx.now)
     previous = ctx.session.scalar(select(func.max(JobRun.ran_at)).where(JobRun.job == JOB))
     run = JobRun(job=JOB, due_key=key, ran_at=ctx.now)
     ctx.session.add(run)
     ctx.session.flush()
-    if previous is None:
+    if previous is None and moment <= started:
         log.info("first run: the coordinator digest starts at the next hour", extra={"due": key})
         return 0
-    digest = build(ctx.session, previous, ctx.now)
+    digest = build(ctx.session, previous or started, ctx.now)
+    digest.first = (
+        ctx.session.scalar(
+            select(OutboxMessage.id).where(OutboxMessage.kind == "coordinator-digest").limit(1)
+        )
+        is None
+    )
     if digest.empty:
         log.info("coordinator digest empty; not sent", extra={"due": key})
         return 0

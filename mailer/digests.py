@@ -5,7 +5,8 @@ of their last digest. A digest is due when the last digest was before the most
 recent digest moment; it carries every accepted post after the cursor, and the
 cursor and time move in the same transaction as the digest is queued. So a
 digest is never sent twice, never skips a post, and one missed while the daemon
-was down goes out when it next looks.
+was down goes out when it next looks. A moment from before the service first ran
+(``service_started``) is not caught up: a new installation starts with the next one.
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from email.mime.text import MIMEText
 from email.policy import SMTP, compat32
 from email.utils import format_datetime, formataddr, make_msgid
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from mailer.config import Settings
-from mailer.db.models import ListPost, Member
+from mailer.db.models import JobRun, ListPost, Member
 from mailer.outgoing.compose import LOOP_HEADER, one_line
 from mailer.outgoing.fanout import Copy, enqueue_raw
 from mailer.outgoing.list_copy import list_id, unsubscribe_mailto
@@ -34,6 +35,27 @@ from mailer.templates import Templates
 from mailer.verp import return_path
 
 MAX_POSTS = 200
+STARTED = ("service", "started")  # the job_runs row that says when the service first ran
+
+
+def service_started(session: Session, now: datetime) -> datetime:
+    """When this installation first ran its schedule, recorded at the first call.
+
+    Members imported days before the first run would otherwise be owed the digest
+    moment that passed in between, and a new installation started on a Tuesday
+    would send "this week's" update for the Monday before it existed. An
+    installation from before this row dates it by its first job run, so its
+    catch-up after downtime is unchanged. Two daemons taking the first run at once
+    clash on the unique row; the loser's transaction rolls back and retries.
+    """
+    job, key = STARTED
+    started = session.scalar(select(JobRun.ran_at).where(JobRun.job == job, JobRun.due_key == key))
+    if started is None:
+        earliest = session.scalar(select(func.min(JobRun.ran_at)))
+        started = now if earliest is None else min(earliest, now)
+        session.add(JobRun(job=job, due_key=key, ran_at=started))
+        session.flush()
+    return started
 
 
 def last_due(settings: Settings, mode: str, now: datetime, hour: int | None = None) -> datetime:
@@ -59,9 +81,12 @@ class DigestStats:
 
 def _due_members(session: Session, settings: Settings, now: datetime) -> list[Member]:
     due: list[Member] = []
+    started = service_started(session, now)
     # weekly readers get their posts in the members' weekly update (mailer/weekly_digest.py)
     for mode in ("daily",) if settings.digests.weekly else ("daily", "weekly"):
         moment = last_due(settings, mode, now)
+        if moment <= started:
+            continue
         due += session.scalars(
             select(Member).where(
                 Member.subscribed.is_(True),

@@ -15,7 +15,8 @@ It goes out at the list's digest hour on its weekly day (``last_due``), once
 per member: ``last_weekly_digest_at`` (and for posts the member's digest
 cursor) move in the same transaction as the mail is queued, so a second run
 sends nothing and a week missed while the daemon was down is sent when it next
-looks. A member with nothing to read gets no mail.
+looks; a moment from before the service first ran is not (``service_started``).
+A member with nothing to read gets no mail.
 
 Most members of a week read the same thing, so members are grouped by what
 their mail says (language, registration states, unanswered polls, material and
@@ -41,7 +42,7 @@ from mailer.db.materials import Material
 from mailer.db.models import ListPost, Member
 from mailer.db.polls import Ballot, Poll
 from mailer.db.shared_answers import SharedAnswer
-from mailer.digests import MAX_POSTS, last_due
+from mailer.digests import MAX_POSTS, last_due, service_started
 from mailer.handlers.context import HandlerContext
 from mailer.handlers.polls import BALLOT_TOKEN
 from mailer.materials import MATERIALS_ADDRESS
@@ -260,6 +261,8 @@ def send_weekly_digests(ctx: HandlerContext) -> WeeklyStats:
     if not settings.digests.weekly:
         return WeeklyStats(0, 0, 0)
     moment = last_due(settings, "weekly", ctx.now)
+    if moment <= service_started(ctx.session, ctx.now):
+        return WeeklyStats(0, 0, 0)
     due = _due(ctx.session, moment)
     if not due:
         return WeeklyStats(0, 0, 0)

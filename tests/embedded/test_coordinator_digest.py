@@ -85,6 +85,8 @@ def test_at_the_hour_once_caught_up_and_none_when_empty(embedded: Build) -> None
     text = _text(first)
     assert "UUDET KYSYMYKSET (1)" in text and "#1 Koulukuljetusten kilpailutus" in text
     assert "AVOIMET KYSYMYKSET, vanhin ensin (1)" in text and "#1  1 h" in text
+    assert "(palvelun käynnistymisen jälkeen, ma 8.2.2027 klo 6.00 alkaen)" in text
+    assert "edellisen koosteen" not in text  # none went out before it
     env.cycle()
     assert len(_digests(env)) == 1
 
@@ -99,6 +101,7 @@ def test_at_the_hour_once_caught_up_and_none_when_empty(embedded: Build) -> None
     caught_up = _text(digests[1])
     assert "UUDET KYSYMYKSET (1)" in caught_up and "#2 Kutsutaksit" in caught_up
     assert "#1  3 pv" in caught_up
+    assert "(edellisen koosteen jälkeen, ma 8.2.2027 klo 7.05 alkaen)" in caught_up
 
     for number in (1, 2):
         with env.app.db.transaction() as session:

@@ -160,6 +160,7 @@ def test_personal_content_once_and_one_mail_for_weekly_list_readers(embedded: Bu
 def test_caught_up_after_a_gap_opt_out_and_none_when_empty(embedded: Build) -> None:
     """A week missed while down is sent once; an opted-out member and an empty week get none."""
     env = _service(embedded)
+    env.cycle()  # the service runs from Sunday on
     env.app.clock.set(MONDAY_7)
     env.cycle()
     env.deliver(f"From: {CLARE}\nTo: {NETWORK}\nSubject: no weekly update\n\n".encode())
@@ -200,3 +201,39 @@ def test_weekly_list_reader_who_opted_out_still_gets_posts(embedded: Build) -> N
     with env.app.db.transaction() as session:
         member = session.scalars(select(Member).where(Member.email == BO)).one()
         assert member.digest_cursor == 1
+
+
+def test_a_new_installation_starts_with_the_next_monday(embedded: Build) -> None:
+    """Members imported days before the service first runs on a Tuesday get no update for
+    the Monday before it; the next Monday's comes, and a Monday missed while the daemon was
+    down is caught up later that day."""
+    env = _service(embedded)  # members and material from Sunday 7.2.
+    env.app.clock.set(MONDAY_7 + timedelta(days=1))  # the first run: Tuesday 9.2.
+    env.cycle()
+    assert all(_weekly(env, a) == [] for a in (ANNA, BO, CLARE))
+    assert not any("LISTAN VIESTIT" in _text(m) for m in env.received(BO))
+
+    env.app.clock.set(MONDAY_7 + timedelta(days=7))
+    env.cycle()
+    assert len(_weekly(env, ANNA)) == 1 and len(_weekly(env, BO)) == 1
+
+    env.app.clock.set(MONDAY_7 + timedelta(days=14, hours=4))  # down at 7.00, up at 11.05
+    env.cycle()
+    assert len(_weekly(env, ANNA)) == 2 and len(_weekly(env, BO)) == 2
+
+
+def test_a_new_installation_sends_daily_list_digests_from_the_next_hour(embedded: Build) -> None:
+    """A daily reader imported before the first run gets no digest for an hour that passed
+    before the service existed; the next morning's comes."""
+    env = _service(embedded)
+    with env.app.db.transaction() as session:
+        session.scalars(select(Member).where(Member.email == CLARE)).one().delivery = "daily"
+    env.app.clock.set(MONDAY_7 + timedelta(days=1, hours=2))  # the first run: Tuesday 9.05
+    env.cycle()
+    digests = [m for m in env.received(CLARE) if "Kokemuksia kutsutakseista" in _text(m)]
+    assert digests == []
+
+    env.app.clock.set(MONDAY_7 + timedelta(days=2))
+    env.cycle()
+    digests = [m for m in env.received(CLARE) if "Kokemuksia kutsutakseista" in _text(m)]
+    assert len(digests) == 1
