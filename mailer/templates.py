@@ -45,6 +45,12 @@ def _format_size(size: int, language: str = "fi") -> str:
     return f"{_format_decimal(megabytes, language)} MB"
 
 
+def _plural(count: int, one: str, many: str) -> str:
+    """The word that agrees with ``count``: "1 jäsen saa" but "2 jäsentä saa", as the
+    three languages all put it (one form for exactly one, the other for the rest)."""
+    return one if count == 1 else many
+
+
 def _csv_cell(value: object) -> str:
     """One quoted CSV cell; a leading = + - @ is defused so a spreadsheet shows it as text."""
     text = "" if value is None else str(value)
@@ -77,6 +83,7 @@ class Templates:
         self.env.filters["decimal"] = _format_decimal
         self.env.filters["filesize"] = _format_size
         self.env.filters["csv"] = _csv_cell
+        self.env.filters["plural"] = _plural
 
     def _format_datetime(self, value: datetime, language: str = "fi") -> str:
         return format_datetime(

@@ -111,7 +111,7 @@ def test_publish_confirm_list_and_weekly(clean_mail: MailServers, make_app: AppF
     assert not [p for p in PERSONAL if p in body]
     assert "Jaettu vastaus:" in str(servers.wait_for("member1", 3)[2]["Subject"])
     receipt = servers.wait_for("coordinator", 3)[2]
-    assert "Se lähti 2 jäsenelle, ja 1 jäsentä saa sen koosteessaan." in _body(receipt)
+    assert "Se lähti 2 jäsenelle, ja 1 jäsen saa sen koosteessaan." in _body(receipt)
     assert servers.messages("member3") == []  # a weekly reader: in the update
     with app.db.transaction() as session:
         (shared,) = session.scalars(select(SharedAnswer)).all()

@@ -323,6 +323,7 @@ def _digests_context() -> dict[str, object]:
     material = SimpleNamespace(id=3, title="Kalvot", filename="kalvot.pdf", event=event)
     digest = SimpleNamespace(
         since=now - timedelta(days=1),
+        first=False,
         now=now,
         new_tickets=[ticket],
         open_tickets=[
@@ -502,3 +503,43 @@ def test_report_pages_render_escaped(language: str, fmt: str) -> None:
     assert "poll-5.png?src" in page and "event-4.png?src" in page
     if fmt == "html":
         assert "<html" in page and "Akaan &lt;esimerkki&gt;" in page
+
+
+@pytest.mark.parametrize(
+    ("language", "one", "two"),
+    [
+        ("fi", "(1 listaviesti)", "(2 listaviestiä)"),
+        ("sv", "(1 listmeddelande)", "(2 listmeddelanden)"),
+        ("en", "(1 list post)", "(2 list posts)"),
+    ],
+)
+def test_weekly_subject_counts_posts_in_the_right_number(language: str, one: str, two: str) -> None:
+    """One post takes the singular ("1 listaviesti", not "1 listaviestiä") in every language."""
+    network = SimpleNamespace(name="Verkosto")
+    for posts, shown in ((["p"], one), (["p", "q"], two)):
+        template = TEMPLATES.env.get_template(f"{language}/digests/weekly.subject.j2")
+        subject = template.render(network=network, week=50, posts=posts).strip()
+        assert subject.endswith(shown), subject
+
+
+@pytest.mark.parametrize(
+    ("language", "one", "two"),
+    [
+        ("fi", "ja 1 jäsen saa sen", "ja 2 jäsentä saa sen"),
+        ("sv", "till 1 medlem, och 1 medlem får", "till 2 medlemmar, och 2 medlemmar får"),
+        ("en", "to 1 member, and 1 member gets", "to 2 members, and 2 members get"),
+    ],
+)
+def test_shared_answer_sent_counts_members_in_the_right_number(
+    language: str, one: str, two: str
+) -> None:
+    """The coordinator's notice agrees with the count, verb and all."""
+    for count, shown in ((1, one), (2, two)):
+        text = TEMPLATES.text(
+            language,
+            "shared_answers/sent",
+            ticket=SimpleNamespace(id=3),
+            recipients=count,
+            digest_readers=count,
+        )
+        assert shown in " ".join(text.split()), text
