@@ -75,12 +75,14 @@ def export(ctx: HandlerContext, msg: InboundMessage) -> None:
         return
     data = json.dumps(collect(ctx, msg.sender), ensure_ascii=False, indent=2, default=str)
     member = ctx.member(msg.sender)
+    language = member.language if member else None
+    name = ctx.templates.text(language, "privacy/file_name").strip()  # in the mail's language
     ctx.answer(
         msg,
-        member.language if member else None,
+        language,
         "privacy/export",
         kind="privacy-export",
-        attachments=[OutgoingAttachment("tietoni.json", "application/json", data.encode())],
+        attachments=[OutgoingAttachment(name, "application/json", data.encode())],
     )
     ctx.actions.append(f"send {msg.sender} their data")
 
