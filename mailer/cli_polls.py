@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from mailer.app import App
 from mailer.db.polls import Poll
@@ -136,13 +138,48 @@ def list_polls(
     )
 
 
+def _survey_results(session: Session, poll: Poll) -> list[dict[str, Any]]:
+    """Per question its answers, each with who gave it (empty for an anonymous survey):
+    a survey has no options to count, so its result is what people wrote."""
+    ballots = polls.counted_ballots(session, poll)
+    rows = []
+    for option in poll.options:
+        responses = []
+        for ballot in ballots:
+            answers = json.loads(ballot.answers or "[]")
+            answer = answers[option.position - 1] if option.position <= len(answers) else ""
+            if answer:
+                responses.append({"from": "" if poll.anonymous else ballot.voter, "answer": answer})
+        rows.append(
+            {
+                "question": option.position,
+                "text": option.text,
+                "answers": len(responses),
+                "responses": responses,
+            }
+        )
+    return rows
+
+
+def _survey_table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One line per answer under its question, which shows its text and count once."""
+    lines = []
+    for row in rows:
+        head = {"question": row["question"], "text": row["text"], "answers": row["answers"]}
+        blank = dict.fromkeys(head, "")
+        for n, response in enumerate(row["responses"] or [{"from": "", "answer": ""}]):
+            lines.append((blank if n else head) | response)
+    return lines
+
+
 @polls_app.command("results")
 def results(
     ctx: typer.Context,
     poll_id: int,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Counts per option, percentages and turnout (so far, for an open poll)."""
+    """Counts per option, percentages and turnout (so far, for an open poll); for a survey,
+    each question's answers."""
     from mailer.cli import _print, _service
 
     with _service(ctx) as service, service.db.transaction() as session:
@@ -150,12 +187,17 @@ def results(
         if poll is None:
             raise ConfigError(f"no poll #{poll_id}")
         result = polls.tally(session, poll)
-        rows = [
-            {"option": pos, "text": text, "votes": votes, "percent": round(percent, 1)}
-            for pos, text, votes, percent in result.rows
-        ]
         title = (
             f"{poll.question}: {result.ballots} ballots of {result.invited} "
             f"({result.turnout:.0f} %)"
         )
+        if poll.kind == "survey":
+            survey = _survey_results(session, poll)
+            columns = ["question", "text", "answers", "from", "answer"]
+            _print(survey if as_json else _survey_table(survey), as_json, title, columns)
+            return
+        rows = [
+            {"option": pos, "text": text, "votes": votes, "percent": round(percent, 1)}
+            for pos, text, votes, percent in result.rows
+        ]
     _print(rows, as_json, title, ["option", "text", "votes", "percent"])

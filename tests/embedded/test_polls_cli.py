@@ -158,3 +158,43 @@ def test_create_names_closes_in_its_error(
     err = capsys.readouterr().err
     assert err.startswith("mailer: --closes: ") and words in err
     assert "--now" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_survey_results_show_each_questions_answers(
+    tmp_path: Path, embedded: Build, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A survey has nothing to count: its results are the number of answers per question
+    and the answers themselves, in the table and in --json."""
+    env = embedded()
+    with env.app.db.transaction() as session:
+        for n, town in enumerate(("Akaa", "Salo")):
+            add_member(
+                session,
+                f"m{n}@example.test",
+                name=f"M{n}",
+                organisation_name=town,
+                language="fi",
+                delivery="each",
+                now=env.app.clock.now(),
+            )
+    config = str(_config(env, tmp_path))
+    create = ["--config", config, "polls", "create", "--survey", "--question", "Ennakkokysely"]
+    create += ["--option", "Mikä on tärkeintä?", "--option", "Mitä muuta?"]
+    assert main([*create, "--closes", "2099-01-15 16:00"]) == 0
+    env.cycle()
+    for n, text in ((0, "1) Kilpailutus\n2) Tilastot"), (1, "Koulukuljetukset")):
+        (ballot,) = env.received(f"m{n}@example.test")
+        reply = f"From: m{n}@example.test\nTo: {ballot['Reply-To']}\nSubject: VS: x\n\n{text}\n"
+        env.deliver(reply.encode(), to=str(ballot["Reply-To"]))
+    env.cycle()
+    capsys.readouterr()
+    assert main(["--config", config, "polls", "results", "1", "--json"]) == 0
+    first, second = json.loads(capsys.readouterr().out)
+    assert (first["question"], first["text"], first["answers"]) == (1, "Mikä on tärkeintä?", 2)
+    assert sorted(r["answer"] for r in first["responses"]) == ["Kilpailutus", "Koulukuljetukset"]
+    assert second["answers"] == 1
+    assert second["responses"] == [{"from": "m0@example.test", "answer": "Tilastot"}]
+    assert main(["--config", config, "polls", "results", "1"]) == 0
+    table = capsys.readouterr().out
+    assert "Koulukuljetukset" in table and "Tilastot" in table and "m1@example.test" in table
+    assert "0.0" not in table
