@@ -97,7 +97,8 @@ def child_setup(args: argparse.Namespace) -> None:
     from sqlalchemy import insert, update
 
     from mailer.db.engine import Database
-    from mailer.db.models import ListPost, Member
+    from mailer.db.models import JobRun, ListPost, Member
+    from mailer.digests import STARTED
 
     db = Path(args.db)
     populate(db, args.members, mode_of, NOW, language=language_of)
@@ -127,6 +128,8 @@ def child_setup(args: argparse.Namespace) -> None:
     try:
         with database.transaction() as session:
             session.execute(insert(ListPost), rows)
+            # A service in use for a month: this morning's digests are due.
+            session.add(JobRun(job=STARTED[0], due_key=STARTED[1], ran_at=NOW - timedelta(days=30)))
             if args.cursors > 1:
                 # Spread the cursors: K groups of members, each having read up to a
                 # different post (they joined the digest at different times).

@@ -44,8 +44,9 @@ from mailer.clock import Clock
 from mailer.config import settings_from_dict
 from mailer.db.events import Event, Invitation, Registration
 from mailer.db.materials import Material
-from mailer.db.models import ListPost, Member, OutboxRecipient
+from mailer.db.models import JobRun, ListPost, Member, OutboxRecipient
 from mailer.db.polls import Ballot, Poll, PollOption
+from mailer.digests import STARTED
 from mailer.jobs import job_context
 from mailer.weekly_digest import send_weekly_digests
 
@@ -97,6 +98,8 @@ def prepare(root: Path, members: int) -> None:
             }
 
         session.execute(insert(Member), _rows(members, member))
+        # A service in use since the members joined: the Monday update is due.
+        session.add(JobRun(job=STARTED[0], due_key=STARTED[1], ran_at=JOINED))
         emails = [e for (e,) in session.execute(select(Member.email).order_by(Member.id))]
         for n, share in enumerate((0.30, 0.10, 0.05), 1):
             starts = NOW + timedelta(days=7 * n)
