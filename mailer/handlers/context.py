@@ -62,6 +62,7 @@ CONFIRMATIONS = frozenset(
     }
 )
 LIMIT_NOTICE = "auto-reply-limit"  # the one reply that says the limit was reached
+WITHHELD = "automatic reply withheld"  # how a mail the flood limit kept unanswered is filed
 _SPACES = re.compile(r"\s+")
 
 
@@ -152,7 +153,7 @@ class HandlerContext:
         if rationed == limit:
             self.answer(msg, language, "general/auto_reply_limit", kind=LIMIT_NOTICE, limit=limit)
         self.file(
-            f"automatic reply withheld: {rationed} replies in 24 h to {address} to mail that "
+            f"{WITHHELD}: {rationed} replies in 24 h to {address} to mail that "
             f"could not be acted on or repeated itself (limit {limit})"
         )
         return False
@@ -218,5 +219,9 @@ class HandlerContext:
         )
 
     def file(self, reason: str, folder: str = "Processed") -> None:
+        """File the mail with ``reason``; a reply withheld by the flood limit keeps that
+        reason, which is the one the coordinator's digest must show."""
+        if self.outcome == "filed" and self.reason.startswith(WITHHELD):
+            reason = self.reason
         self.outcome, self.folder, self.reason = "filed", folder, reason
         self.actions.append(f"file in {folder}: {reason}")

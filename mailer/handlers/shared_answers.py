@@ -229,8 +229,14 @@ def _stale(ctx: HandlerContext, shared: SharedAnswer) -> str | None:
 
 
 def coordinator_reply(ctx: HandlerContext, msg: InboundMessage, shared_id: int) -> None:
-    """A reply to a preview: ``LÄHETÄ`` publishes, new wording (or ``JULKAISE``) previews."""
-    shared = ctx.session.get(SharedAnswer, shared_id)
+    """A reply to a preview: ``LÄHETÄ`` publishes, new wording (or ``JULKAISE``) previews.
+
+    The row is locked (PostgreSQL): two daemons taking two ``LÄHETÄ`` replies at once
+    must not both find the preview unsent and post it to the list twice.
+    """
+    shared = ctx.session.scalars(
+        select(SharedAnswer).where(SharedAnswer.id == shared_id).with_for_update()
+    ).first()
     if shared is None or not is_coordinator(msg, ctx.settings):
         ctx.file("reply to a shared answer's preview not from a coordinator, or for none")
         return

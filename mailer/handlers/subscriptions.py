@@ -161,7 +161,9 @@ def confirm_join(ctx: HandlerContext, msg: InboundMessage, request_id: int) -> N
 def untied_confirmation(ctx: HandlerContext, msg: InboundMessage) -> None:
     """A reply to the confirmation that reached the plain address (``join-reply`` rule)."""
     request = pending_join(ctx.session, msg.sender)
-    assert request is not None  # the rule matched on it, in this very transaction
+    if request is None:  # another daemon confirmed it between the rule and here
+        ctx.file(f"join confirmation from {msg.sender}, whose join is no longer waiting")
+        return
     confirm_join(ctx, msg, request.id)
 
 

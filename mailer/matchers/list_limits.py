@@ -44,11 +44,20 @@ def empty_subject(msg: InboundMessage, ctx: RouteContext) -> str | None:
     return "the post has no subject" if not msg.clean_subject.strip() else None
 
 
+def _own_subject(msg: InboundMessage) -> str:
+    """The subject when the writer chose it; "" for a reply's "Re: <the post's subject>".
+
+    A short reply ("Kiitos!") to a post titled "Ohje" or "Eroa" is a reply to the
+    post, not a command: only its own first line may command.
+    """
+    return "" if msg.clean_subject != msg.subject.strip() else msg.clean_subject
+
+
 def list_command(msg: InboundMessage, ctx: RouteContext) -> str | None:
-    command = command_to_list(msg.clean_subject, msg.new_text, ctx.rules)
+    command = command_to_list(_own_subject(msg), msg.new_text, ctx.rules)
     return f"command {command.name} {command.argument}".strip() if command else None
 
 
 def leave_request(msg: InboundMessage, ctx: RouteContext) -> str | None:
-    phrase = leave_phrase(msg.clean_subject, msg.new_text, ctx.rules)
+    phrase = leave_phrase(_own_subject(msg), msg.new_text, ctx.rules)
     return f"a mail asking to leave the list ({phrase!r})" if phrase else None

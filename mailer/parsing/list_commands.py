@@ -25,6 +25,7 @@ LANGUAGES = ("fi", "sv", "en")
 # Mailman's "administrivia" bound: a mail to the list with more of the writer's
 # own words than this is a post, whatever its first line or a sentence in it says.
 SHORT_MAIL_WORDS = 30
+SUBJECT_ONLY_WORDS = 5  # a command in the subject alone: over a signature at most
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u00b4": "'"})
 
 
@@ -77,10 +78,17 @@ def list_command(subject: str, new_text: str, rules: RuleSet) -> Command | None:
     """A command mailed to the list address: only when the mail says little besides it.
 
     "Eroa" above a quoted post is a request to leave; a post titled "Ohje" with
-    a paragraph under it shares a guide and goes to the list.
+    a sentence under it shares a guide and goes to the list: a command in the
+    subject alone counts only over a name or a signature.
     """
     command = parse_command(subject, new_text, rules)
-    return command if command is not None and is_short(new_text) else None
+    if command is None or not is_short(new_text):
+        return None
+    if parse_command("", new_text, rules) is None and (
+        len(_own_text(new_text).split()) > SUBJECT_ONLY_WORDS
+    ):
+        return None  # "Ohje" over a sentence or two is a post that shares a guide
+    return command
 
 
 def leave_request(subject: str, new_text: str, rules: RuleSet) -> str | None:

@@ -242,3 +242,16 @@ def test_a_coordinator_correcting_a_form_again_and_again_is_always_answered(
     for _ in range(5):
         send("Kysymys: Sama aihe?\nVaihtoehto: Tilastot\nPäättyy: eilen")
     assert len(env.received(COORDINATOR)) == 5 + 1 + 2 + 1  # first, two repeats, the notice
+
+
+def test_empty_mails_over_the_limit_are_filed_as_withheld(embedded: Build) -> None:
+    """A handler that files its mail after the limit held its answer back keeps the limit's
+    reason: the coordinator's digest must list those mails as withheld, not as "empty"."""
+    env = embedded(security={"auto_reply_limit_per_day": 2})
+    env.app.clock.set(TODAY)
+    for n in range(4):
+        env.deliver(f"From: {MEMBER}\nTo: {NETWORK}\nMessage-ID: <e{n}@x>\n\n".encode())
+        env.cycle()
+    reasons = [c.reason for c in _claims(env)]
+    assert [r.startswith("an empty mail") for r in reasons] == [True, True, False, False]
+    assert all(r.startswith("automatic reply withheld") for r in reasons[2:])

@@ -193,3 +193,38 @@ def test_footer_in_each_members_language(embedded: Build) -> None:
     with env.app.db.transaction() as session:
         stored = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "list-post"))
         assert len(stored.all()) == 3
+
+
+@pytest.mark.parametrize("title", ["Ohje", "Päivittäin", "Help"])
+def test_short_reply_to_a_post_titled_like_a_command_goes_out(embedded: Build, title: str) -> None:
+    """ "Kiitos, hyvä ohje!" under "VS: Ohje" answers the post: the inherited subject
+    commands nothing, so the reply reaches the list and nobody's settings change."""
+    env = embedded()
+    with env.app.db.transaction() as session:
+        for address, name in ((LIISA, "Liisa Laine"), (ANDERS, "Anders Berg")):
+            add_member(
+                session,
+                address,
+                name=name,
+                organisation_name="",
+                language="fi",
+                delivery="each",
+                now=env.app.clock.now(),
+            )
+    post = EmailMessage()
+    post["From"] = f"Liisa Laine <{LIISA}>"
+    post["To"] = LIST
+    post["Subject"] = title
+    post["Message-ID"] = "<titled@kunta.example.test>"
+    post.set_content("Tässä meidän kunnan kutsutaksiohje liitteenä, saa käyttää.\nLiisa\n")
+    env.deliver(post, to=LIST)
+    env.cycle()
+    (received,) = env.received(ANDERS)
+    reply = outlook_reply(received, ANDERS, "Hyvä!\n\nAnders")
+    del reply["Subject"]
+    reply["Subject"] = f"VS: {title}"  # the list's tag taken out, as some people do
+    env.deliver(reply, to=LIST)
+    env.cycle()
+    assert f"[Verkosto] VS: {title}" in [str(m["Subject"]) for m in env.received(LIISA)]
+    assert len(env.received(LIISA)) == 2
+    assert _member(env, ANDERS).subscribed and _member(env, ANDERS).delivery == "each"
