@@ -31,6 +31,22 @@ class OutgoingAttachment:
     data: bytes
 
 
+def _text_charset(maintype: str, data: bytes) -> dict[str, str]:
+    """``charset="utf-8"`` for a text attachment that is UTF-8 (all we write is).
+
+    Without it a reader falls back to its default charset and shows "Mist�� haluaisit
+    kuulla?"; text in another charset (a member's file passed on) stays unlabelled
+    rather than mislabelled.
+    """
+    if maintype != "text":
+        return {}
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return {}
+    return {"charset": "utf-8"}
+
+
 @dataclass
 class Draft:
     """What a handler wants sent; the outbox fixes its bytes and Message-ID."""
@@ -159,5 +175,6 @@ def compose(draft: Draft, network: NetworkSettings, now: datetime) -> tuple[str,
             maintype=maintype or "application",
             subtype=subtype or "octet-stream",
             filename=one_line(att.filename, 200) or "attachment",
+            params=_text_charset(maintype, att.data),
         )
     return message_id, msg.as_bytes(policy=SMTP)

@@ -105,3 +105,24 @@ def test_message_with_attachments_uses_mime() -> None:
     )
     msg = _read(compose(draft, NETWORK, NOW)[1])
     assert [p.get_filename() for p in msg.iter_attachments()] == ["ohje.pdf", "post.eml"]
+
+
+def test_text_attachments_say_their_charset() -> None:
+    """A UTF-8 text attachment (survey answers, the report) is labelled so, and reads back
+    as written; a Latin-1 file passed on is left unlabelled rather than mislabelled."""
+    survey = "Mistä haluaisit kuulla?\nSkärgården på landsbygden\n"
+    draft = Draft(
+        to=["a@example.test"],
+        subject="Tulokset",
+        text="Vastaukset ovat liitteenä.",
+        kind="t",
+        attachments=[
+            OutgoingAttachment("kysely-3.txt", "text/plain", survey.encode()),
+            OutgoingAttachment("raportti.html", "text/html", "<p>Äänet</p>".encode()),
+            OutgoingAttachment("vanha.txt", "text/plain", "Hyvä".encode("latin-1")),
+            OutgoingAttachment("ohje.pdf", "application/pdf", b"%PDF"),
+        ],
+    )
+    parts = list(_read(compose(draft, NETWORK, NOW)[1]).iter_attachments())
+    assert [p.get_content_charset() for p in parts] == ["utf-8", "utf-8", None, None]
+    assert parts[0].get_content() == survey
