@@ -325,7 +325,7 @@ def test_feedback_after_the_deadline_is_refused(embedded: Build) -> None:
     env.app.clock.set(EVENT_AT + timedelta(days=30))
     _send(env, "a@example.test", str(request["Reply-To"]), "5")
     assert _mail(env, "a@example.test", "suljettu")
-    assert "ei arvosanoja" in _summary_text(env, event_id)
+    assert "Ei arvosanoja" in _summary_text(env, event_id)
 
 
 def test_more_seats_promote_the_waitlist_and_new_registrations_are_listed(

@@ -295,8 +295,8 @@ def test_text_report_reads_like_the_grant_report(seeded: Embedded) -> None:
         report = yearly.build(session, 2026, NOW, HELSINKI)
         text = yearly.render(app.templates, report, "fi", "txt", {}, app.settings.network)
     assert "Tapahtumia 2, osallistujia yhteensä 5." in text
-    assert "Osallistujia 3, arvosana 4,5/5 (3 vastausta)" in text
-    assert "Osallistujia 2, arvosana 4/5 (1 vastaus)" in text
+    assert "Osallistujia 3. Osallistujien antama arvosana: 4,5/5 (3 vastausta)" in text
+    assert "Osallistujia 2. Osallistujien antama arvosana: 4/5 (1 vastaus)" in text
     assert "Arvosanat: 4: 1, 4,5: 1, 5: 1" in text
     assert "Akaan esimerkki" in text and "Enemmän aikaa" in text and "Hyvä webinaari!" in text
     assert "- Tilastot: 2 (66,7 %)" in text
@@ -314,7 +314,7 @@ def test_text_report_reads_like_the_grant_report(seeded: Embedded) -> None:
     assert "- Sastamala: 2 → 1" in text
     assert "{{" not in text and "\n\n\n" not in text
     english = yearly.render(app.templates, report, "en", "txt", {}, app.settings.network)
-    assert "rating 4.5/5 (3 answers)" in english
+    assert "Participants' rating: 4.5/5 (3 answers)" in english
 
 
 def test_cli_writes_every_format(seeded: Embedded, tmp_path: Path) -> None:
@@ -348,7 +348,7 @@ def test_cli_writes_every_format(seeded: Embedded, tmp_path: Path) -> None:
     ]
     assert "![" in md and "vuosiraportti-2026-png/questions.png" in md
     assert (out / "vuosiraportti-2026-png" / "questions.png").read_bytes().startswith(b"\x89PNG")
-    assert "arvosana 4,5/5" in (out / "vuosiraportti-2026.txt").read_text()
+    assert "Osallistujien antama arvosana: 4,5/5" in (out / "vuosiraportti-2026.txt").read_text()
 
 
 def test_cli_refuses_bad_options(
@@ -379,7 +379,10 @@ def test_coordinator_gets_the_report_by_mail(seeded: Embedded) -> None:
     assert set(files) == {"vuosiraportti-2026.html", "vuosiraportti-2026.txt"}
     assert b"data:image/png;base64," in files["vuosiraportti-2026.html"].get_payload(decode=True)
     body = reply.get_body(("plain",))
-    assert body is not None and "arvosana 4,5/5 (3 vastausta)" in body.get_content()
+    assert (
+        body is not None
+        and "Osallistujien antama arvosana: 4,5/5 (3 vastausta)" in body.get_content()
+    )
 
 
 def test_member_asking_for_the_report_is_a_question(seeded: Embedded) -> None:

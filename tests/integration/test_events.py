@@ -703,7 +703,9 @@ def test_feedback_requests_and_ratings(
     cycle(app)
     (report,) = [m for m in _about(servers, "coordinator", 2) if "Yhteenveto" in str(m["Subject"])]
     rating = f"{summary.rating}".replace(".", ",")
-    assert f"Osallistujia 15, arvosana {rating}/5 (14 vastausta)" in _body(report)
+    assert f"Osallistujia 15. Osallistujien antama arvosana: {rating}/5 (14 vastausta)" in _body(
+        report
+    )
     assert "Mikä oli parasta:\n- Akaan esimerkki" in _body(report)
     assert "Miten kehittäisit:\n- Enemmän aikaa kysymyksille" in _body(report)
     late = _about(servers, "member2", 3)[-1]
