@@ -28,7 +28,7 @@ from mailer.matchers.coordinator import is_coordinator
 from mailer.outgoing.compose import Draft, OutgoingAttachment
 from mailer.outgoing.fanout import broadcast
 from mailer.parsing.ballots import parse_ballot
-from mailer.parsing.commands import command_lines
+from mailer.parsing.commands import command_lines, normalise_word
 from mailer.parsing.dates import parse_datetime
 from mailer.parsing.forms import (
     POLL_FIELDS,
@@ -39,6 +39,7 @@ from mailer.parsing.forms import (
     survey_questions,
 )
 from mailer.parsing.written import written_lines
+from mailer.routing.rules import RuleSet
 
 PREVIEW_TOKEN = "q"  # the coordinator's LÄHETÄ / SULJE on a poll
 BALLOT_TOKEN = "v"  # a member's vote
@@ -131,6 +132,15 @@ def validate(
 # ---- the coordinator's form and preview
 
 
+def _without_label(subject: str, rules: RuleSet) -> str:
+    """ "Äänestys: kevään webinaarin aihe" -> "kevään webinaarin aihe": the ballot's own
+    subject says "Äänestys:", and "Äänestys: Äänestys: …" would reach every member."""
+    head, colon, rest = subject.partition(":")
+    if colon and rest.strip() and normalise_word(head) in rules.words("poll.subject_label"):
+        return rest.strip()
+    return subject
+
+
 def form(ctx: HandlerContext, msg: InboundMessage, kind: str, *, reply: bool = False) -> None:
     """A poll or survey form from a coordinator: a preview back, or the list of errors.
 
@@ -146,7 +156,8 @@ def form(ctx: HandlerContext, msg: InboundMessage, kind: str, *, reply: bool = F
     closes = parse_datetime(values.get("closes", ""), tz, ctx.now, default_time=CLOSING_TIME)
     max_choices_text = values.get("max_choices", "1").strip()
     max_choices = int(max_choices_text) if max_choices_text.isdigit() else 0
-    question = heading or values.get("title") or ("" if reply else msg.clean_subject)
+    subject = "" if reply else _without_label(msg.clean_subject, ctx.rules)
+    question = heading or values.get("title") or subject
     errors = [*parsed.errors, *validate(question, options, max_choices or 1, closes, ctx.now, kind)]
     if not max_choices_text.isdigit():
         errors.append("bad-max-choices")

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
+import pytest
 from integration.mail import gmail_reply, outlook_reply, question
 from sqlalchemy import func, select
 
@@ -167,3 +168,24 @@ def test_poll_form_errors_name_the_field(embedded: Build) -> None:
     assert "päättymisaikaa ei tunnistettu" in text
     fixed = POLL_FORM.replace("Kysymys: Mistä", "Kysymys: Mistä aiheesta, kun")
     assert "Esikatselu" in str(_reply(env, errors, COORDINATOR, fixed)["Subject"])
+
+
+@pytest.mark.parametrize(
+    ("subject", "expected"),
+    [
+        ("Äänestys: kevään webinaarin aihe", "kevään webinaarin aihe"),
+        ("Omröstning: vårens tema", "vårens tema"),
+        ("Äänestys", "Äänestys"),
+        ("Vuoden 2027 teema: mikä kiinnostaa?", "Vuoden 2027 teema: mikä kiinnostaa?"),
+    ],
+)
+def test_a_label_in_the_subject_is_no_part_of_the_question(
+    embedded: Build, subject: str, expected: str
+) -> None:
+    """A form without a Kysymys: line takes the subject as the question, without the
+    "Äänestys:" the ballot puts there itself (no "Äänestys: Äänestys: …" to members)."""
+    env = _service(embedded)
+    address = NETWORK.replace("@", "+aanestys@")
+    form = "Vaihtoehdot:\n1. Tilastot\n2. Kutsuliikenne\nPäättyy: 11.12.2026 klo 16\n"
+    preview = _answer(env, COORDINATOR, question(COORDINATOR, subject, form, to=address), address)
+    assert str(preview["Subject"]) == f"Esikatselu: {expected}", _text(preview)
