@@ -127,6 +127,21 @@ def find_event(session: Session, reference: str) -> Event | list[Event]:
     return everything[:_RECENT_EVENTS]
 
 
+def event_in_subject(session: Session, subject: str) -> Event | None:
+    """The one event whose whole title the subject holds ("Koulukuljetusten kilpailutus:
+    diat"), the longest title winning; None when none or two equally long ones do.
+
+    SPEC: material is tagged to an event "where it is named", and the subject is
+    where a coordinator names it; a title only partly there tags nothing.
+    """
+    wanted = subject.casefold()
+    named = [e for e in session.scalars(select(Event)) if e.title and e.title.casefold() in wanted]
+    named.sort(key=lambda e: len(e.title), reverse=True)
+    if not named or (len(named) > 1 and len(named[1].title) == len(named[0].title)):
+        return None
+    return named[0]
+
+
 # ---- filing
 
 

@@ -199,7 +199,9 @@ def _file_mail(ctx: HandlerContext, msg: InboundMessage, attached: list[Attachme
         event = found
         title = msg.clean_subject
     else:
-        event = bank.event_from_thread(ctx.session, msg)
+        event = bank.event_from_thread(ctx.session, msg) or bank.event_in_subject(
+            ctx.session, msg.clean_subject
+        )
         # Answering the event's own mail leaves its subject ("VS: Esikatselu: …"):
         # the event's title says better what the material is.
         replied = msg.subject != msg.clean_subject

@@ -305,3 +305,21 @@ def test_thread_reply_at_bank_address_ties_event(embedded: Build) -> None:
     env.cycle()
     (item,) = _materials(env)
     assert (item.event_id, item.title) == (event_id, "Tilastot")
+
+
+def test_subject_naming_an_event_ties_the_material(embedded: Build) -> None:
+    """SPEC 6, "tagged to an event where it is named": the subject "Koulukuljetusten
+    kilpailutus: diat" names the event; a subject naming none files it untied."""
+    env = _bank(embedded)
+    starts = START + timedelta(days=3)
+    event_id = _event(env, "Koulukuljetusten kilpailutus", starts, [(MEMBER, "fi")])
+    _event(env, "Kutsuliikenne", starts + timedelta(days=7), [])
+    env.deliver(
+        _mail(COORDINATOR, "Koulukuljetusten kilpailutus: diat", "", {"d.pdf": PDF}), to=BANK
+    )
+    env.deliver(_mail(COORDINATOR, "Tilastot 2026", "", {"t.pdf": PDF + b"2"}), to=BANK)
+    env.cycle()
+    assert [(m.title, m.event_id) for m in _materials(env)] == [
+        ("Koulukuljetusten kilpailutus: diat", event_id),
+        ("Tilastot 2026", None),
+    ]
