@@ -3,8 +3,10 @@
 Some clients answer to From instead of Reply-To, and some drop the thread
 headers: "VS: Vahvista liittyminen" with "Kyllä" then reaches the network
 address untied. From an address that has a join waiting for its confirmation
-(and nothing else to tie it to, by the order of the rules), a reply can only
-be that answer. Erasure is never confirmed this way: it needs the token.
+(and nothing else to tie it to, by the order of the rules), a reply under the
+confirmation's subject (which names the network) can only be that answer; a
+reply in another thread is not. Erasure is never confirmed this way: it needs
+the token.
 """
 
 from __future__ import annotations
@@ -31,5 +33,7 @@ def pending_join(session: Session, address: str) -> Request | None:
 def join_reply(msg: InboundMessage, ctx: RouteContext) -> str | None:
     if not msg.sender or msg.subject == msg.clean_subject:
         return None  # no sender to confirm, or a new mail rather than a reply
+    if ctx.settings.network.name.casefold() not in msg.clean_subject.casefold():
+        return None  # a reply in some other thread: the confirmation's subject names us
     request = pending_join(ctx.session, msg.sender)
     return None if request is None else f"a reply from {msg.sender}, whose join #{request.id} waits"

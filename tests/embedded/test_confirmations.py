@@ -133,6 +133,12 @@ def test_a_confirmation_sent_to_the_plain_address_without_thread_headers_counts(
     )
     env.cycle()
     assert _members(env) == [] and _requests(env) == ["pending"]
+    other_thread = (
+        f"From: {PAULA}\nTo: {NETWORK}\nSubject: VS: Koulukuljetukset\n\nSelvä, kiitos.\n"
+    )
+    env.deliver(other_thread.encode())
+    env.cycle()
+    assert _members(env) == [] and _requests(env) == ["pending"]  # a reply elsewhere
     untied = _outlook_reply(confirm, PAULA, "Kyllä\n\nPaula").replace(
         f"To: {confirm['Reply-To']}".encode(), f"To: {NETWORK}".encode()
     )
