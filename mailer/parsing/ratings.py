@@ -16,9 +16,13 @@ full stop):
   "3 puhujaa") — it counts something.
 * Clearly a rating (*strong*): stars; a number with a scale ("4/5", "4 av 5",
   "4 tähteä"); a number after a rating word ("arvosana", "betyg", "rating",
-  "annan", "I'd give"); a number alone in its clause ("4,5", "Hyvä webinaari, 4").
+  "annan", "I'd give"); a number alone in its clause ("4,5", "Hyvä webinaari, 4");
+  a number opening its line before an evaluative word ("4 Bra", "5 erinomainen!",
+  "4 hyvä webinaari") and a half opening its line before words ("4,5 hyvä
+  webinaari", "3,5 Bra men för kort") unless they measure ("1,5 tuntia").
 * Perhaps a rating (*weak*): a bare number ending a clause in prose
-  ("puhuja 5", "ehkä 4"). Weak numbers are never recorded; they make a strong
+  ("puhuja 5", "ehkä 4"), and an opening number before praise that may count
+  ("4 great talks", "1 hyvä puhuja"). Weak numbers are never recorded; they make a strong
   one ambiguous ("antaisin 4 mutta puhuja 5") or, alone, ask back.
 
 Inside the answers to the open questions only stars, a scale or a rating word
@@ -318,6 +322,45 @@ _FILLERS = frozenset(
 )  # fmt: skip
 
 
+# A line may open with its rating and go on with the comment: "4 Bra", "5 erinomainen!",
+# "4,5 hyvä webinaari". A whole number there is a rating only before one of these words
+# (a count takes another form: "3 hyvää vinkkiä", "2 kertaa parempi").
+_EVALUATIVE = frozenset(
+    {
+        "hyvä", "erinomainen", "loistava", "mahtava", "hieno", "kiva", "ok", "okei",
+        "asiallinen", "hyödyllinen", "mielenkiintoinen", "upea", "mainio", "onnistunut",
+        "antoisa", "informatiivinen", "bra", "jättebra", "utmärkt", "intressant", "lärorik",
+        "lärorikt", "toppen", "givande", "nyttig", "nyttigt", "good", "great", "excellent",
+        "nice", "useful", "interesting", "fine", "okay", "helpful", "informative", "brilliant",
+        "superb", "awesome", "amazing",
+    }
+)  # fmt: skip
+# Of those, the singular forms a count can never take after 2-5: "4 hyvä webinaari" is a
+# rating and a comment, where "4 great talks" or "4 bra föreläsare" may count talks.
+_SINGULAR_ONLY = frozenset(
+    {
+        "hyvä", "erinomainen", "loistava", "mahtava", "hieno", "kiva", "asiallinen",
+        "hyödyllinen", "mielenkiintoinen", "upea", "mainio", "onnistunut", "antoisa",
+        "informatiivinen", "utmärkt", "intressant", "lärorik", "lärorikt", "nyttig", "nyttigt",
+    }
+)  # fmt: skip
+_INTENSIFIERS = frozenset(
+    {
+        "tosi", "todella", "erittäin", "oikein", "ihan", "varsin", "super", "mycket",
+        "väldigt", "riktigt", "very", "really", "pretty", "quite",
+    }
+)  # fmt: skip
+# A half followed by one of these measures something: "1,5 tuntia", "2.5 hours".
+_MEASURES = (
+    "tunt", "tunn", "minuut", "sekun", "päivä", "viiko", "viikk", "kuuk", "vuot", "vuod",
+    "kert", "milj", "mrd", "tuhat", "tuhan", "euro", "eur", "prosen", "metr", "kilo", "litr",
+    "henk", "hlö", "timm", "minut", "dag", "veck", "mån", "år", "gång", "tusen", "procent",
+    "hour", "hr", "min", "day", "week", "month", "year", "time", "million", "billion",
+    "thousand", "percent", "meter", "metre", "mile", "kg", "km",
+)  # fmt: skip
+_DECIMAL_HALF = re.compile(r"[1-5](?P<sep>[.,])5")
+
+
 @dataclass(frozen=True)
 class _Candidate:
     value: Decimal | None  # None when the expression is not a valid rating
@@ -436,14 +479,35 @@ def _prose(line: str) -> str:
     for the report does not repeat the number the report already counts.
     """
     parts = _PARTS.split(line.strip())
-    if len(parts) < 2:
-        return line
-    if _rating_only(parts[0]):
+    if len(parts) >= 2 and _rating_only(parts[0]):
         return line.strip()[len(parts[0]) :].lstrip(" ,;-\u2013\u2014.!")
-    if _rating_only(parts[-1].rstrip(".!")):
+    if len(parts) >= 2 and _rating_only(parts[-1].rstrip(".!")):
         cut = line.rstrip().rfind(parts[-1])
         return line[:cut].rstrip(" ,;-\u2013\u2014")
-    return line
+    return _after_opening_rating(line)
+
+
+def _after_opening_rating(line: str) -> str:
+    """The line without the rating it opens with: "4,5 hyvä webinaari" -> "hyvä webinaari".
+
+    Only a valid rating read as such goes ("★★★★★ Erinomainen!", "4,5/5 Hyvä");
+    "3 hyvää vinkkiä" and a number that asks back stay as written.
+    """
+    first = next(iter(_judged(line, in_answer=False)), None)
+    if first is None:
+        return line
+    match, shadow, candidate = first
+    if shadow[: match.start()].strip(" *_-\u2022\u00b7") or not candidate.strong:
+        return line
+    if candidate.value is None:
+        return line
+    # The shadow drops emoji variation selectors; walk the line to the expression's end.
+    end, left = match.start(), len(match.group(0))
+    while end < len(line) and (left or line[end] == "\ufe0f"):
+        left -= line[end] != "\ufe0f"
+        end += 1
+    rest = line[end:].lstrip(" ,;:-\u2013\u2014.!\ufe0f")
+    return rest if rest.strip() else line
 
 
 def _candidates(line: str, in_answer: bool) -> Iterator[_Candidate]:
@@ -452,6 +516,12 @@ def _candidates(line: str, in_answer: bool) -> Iterator[_Candidate]:
         value, reason = _checked(Decimal(len(stars.group("stars"))))
         yield _Candidate(value, reason, strong=True)
         return
+    for _match, _shadow, candidate in _judged(line, in_answer):
+        yield candidate
+
+
+def _judged(line: str, in_answer: bool) -> Iterator[tuple[re.Match[str], str, _Candidate]]:
+    """Each number expression of the line read as a rating, with its match and shadow."""
     whole_line = _rating_only(line)
     # "4. Hyvä webinaari": a list number as often as a rating.
     numbered = _MARKER.match(_LEAD.sub("", line).strip()) is not None
@@ -466,16 +536,58 @@ def _candidates(line: str, in_answer: bool) -> Iterator[_Candidate]:
         scaled = bool(match.group("stars") or match.group("den") or match.group("den5"))
         scaled = scaled or first_after in _SCALE_WORDS
         if counts and not scaled and not noun:
+            opening = not in_answer and not numbered and not before
+            opening = opening and not shadow[: match.start()].strip(" *_-\u2022\u00b7")
+            judged = _opening(match, value, after) if opening else None
+            if judged is not None:
+                yield match, shadow, _Candidate(value, reason, strong=judged)
+            elif not in_answer and value is not None and _evaluative(after):
+                # "4 hyvä 5 loistava": a number before praise is never taken as a count
+                # beside an opening rating, so the two make the reply ask back.
+                yield match, shadow, _Candidate(value, reason, strong=False)
             continue  # "2 kertaa", "annan 2 vinkkiä"
         alone = all(w in _FILLERS for w in before) and not counts
         if numbered and not shadow[: match.start()].strip(" *_-\u2022"):
             alone = False
         strong = scaled or noun or verb or (alone and not in_answer) or whole_line
         if strong:
-            yield _Candidate(value, reason, strong=True)
+            yield match, shadow, _Candidate(value, reason, strong=True)
         elif match.group("word") is None and value is not None and not in_answer:
             # Number words in prose ("the best one") are words; only digits may be weak.
-            yield _Candidate(value, reason, strong=False)
+            yield match, shadow, _Candidate(value, reason, strong=False)
+
+
+def _evaluative(after: list[str]) -> list[str] | None:
+    """The words after the evaluative word that follows a number, None when none follows."""
+    words = list(after)
+    while words and words[0] in _INTENSIFIERS:
+        words.pop(0)
+    if not words or words[0] not in _EVALUATIVE:
+        return None
+    return words
+
+
+def _opening(match: re.Match[str], value: Decimal | None, after: list[str]) -> bool | None:
+    """How a number opening its line before words is read: strong, weak or not a rating.
+
+    "4 Bra", "5 erinomainen!", "4 hyvä webinaari", "3,5 Bra men för kort" and
+    "4.5 great session" rate; "4 great talks" may count talks and asks back;
+    "2 kertaa parempi", "3 hyvää vinkkiä" and "1,5 tuntia" count.
+    """
+    if value is None or match.group("num") is None:
+        return None
+    half = bool(match.group("half")) or _DECIMAL_HALF.fullmatch(match.group("num")) is not None
+    praise = _evaluative(after)
+    if praise is not None:
+        rest = praise[1:]
+        if not rest or rest[0] in _CONJUNCTIONS or half:
+            return True
+        return praise[0] in _SINGULAR_ONLY and value >= 2
+    if not half or after[0].startswith(_MEASURES):
+        return None
+    # "4,5 webinaari oli hyvä" rates; "4.5 alkoi" may be the 4th of May.
+    decimal = _DECIMAL_HALF.fullmatch(match.group("num"))
+    return decimal is None or decimal.group("sep") == ","
 
 
 def _decide(candidates: list[_Candidate]) -> tuple[Decimal | None, Status, str]:
