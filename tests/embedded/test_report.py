@@ -305,6 +305,8 @@ def test_text_report_reads_like_the_grant_report(seeded: Embedded) -> None:
         " Niistä 2 julkaistiin listalla jaettuna vastauksena." in text
     )
     assert "- tammikuu: 5, 3, 2 h" in text and "- helmikuu: 1, 1, 0,5 h" in text
+    assert "- maaliskuu: 2\n- toukokuu: 1\n" in text  # the posts' months only
+    assert "- joulukuu:" not in text  # a month with nothing to say is left out
     assert "Listalle lähetettiin 3 viestiä 2 kirjoittajalta." in text
     assert (
         "Vuoden alussa 4 jäsentä 2 organisaatiosta, vuoden lopussa 5 jäsentä 3 organisaatiosta."
