@@ -431,6 +431,11 @@ class _Drain:
                 number += 1
                 batch = _Batch(number, len(taken))
                 self.items.extend((batch, item) for item in taken)
+                if self.stopped:
+                    # Stopping came while this lease was under way: nobody will ask
+                    # for more, so waiting for hunger again would never end. The
+                    # rows just taken are handed back with the rest.
+                    return
                 self.hungry.clear()
                 self.more.set()
         finally:

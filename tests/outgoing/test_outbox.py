@@ -220,6 +220,45 @@ def test_stop_hands_back_what_was_not_sent(server: Server, tmp_path: Path) -> No
     assert delivered(server) == Counter(addresses)
 
 
+def test_stop_during_a_lease_ends_the_drain(
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stop that comes while the next batch is being leased ends the drain (SIGTERM in a
+    fan-out must not hang the daemon); that batch is handed back due at once."""
+    db = database(tmp_path)
+    addresses = queue(db, 40)
+    outbox = Outbox(db, OutboxSettings(), Clock())
+    leased = Counter[str]()
+    lease = outbox._lease
+
+    def slow_lease(limit: int) -> list[Leased]:
+        leased["n"] += 1
+        taken = lease(limit)
+        time.sleep(0.3)  # the stop comes while this is under way
+        return taken
+
+    monkeypatch.setattr(outbox, "_lease", slow_lease)
+
+    async def run() -> DrainStats:
+        sender = SmtpSender(smtp_settings(server.port, connections=2))
+        try:
+            return await asyncio.wait_for(
+                outbox.drain(sender, parallel=2, batch=10, should_stop=lambda: leased["n"] >= 2),
+                30,
+            )
+        finally:
+            await sender.close()
+
+    first = asyncio.run(run())
+
+    assert 0 < first.sent < 40
+    now = datetime.now(UTC)
+    assert all(r.next_attempt_at <= now for r in rows(db).values() if r.state == "queued")
+    second = drain(outbox, server.port)
+    assert first.sent + second.sent == 40
+    assert delivered(server) == Counter(addresses)
+
+
 def test_a_failing_send_still_commits_what_was_accepted(server: Server, tmp_path: Path) -> None:
     """An unexpected error ends the drain, but only after the accepted copies are committed."""
     db = database(tmp_path)
