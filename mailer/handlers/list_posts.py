@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
+from email.utils import make_msgid
 
 from sqlalchemy import select
 
@@ -80,10 +81,12 @@ def distribute(
                 ),
             )
         )
+    # One Message-ID for every language's copy (a post without one gets it here).
+    post.message_id = post.message_id or msg.message_id or make_msgid(domain=network.domain)
     for language, readers in copies.items():
         footer = ctx.templates.text(language, "list/footer", network=network)
         written = (translations or {}).get(language, msg)
-        copy = build_list_copy(written, network, settings, footer, rewrite)
+        copy = build_list_copy(written, network, settings, footer, rewrite, post.message_id)
         enqueue_raw(
             ctx.session,
             raw=copy.raw,

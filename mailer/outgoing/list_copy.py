@@ -16,7 +16,7 @@ from email.charset import QP, Charset
 from email.message import Message
 from email.mime.text import MIMEText
 from email.policy import compat32
-from email.utils import formataddr, make_msgid
+from email.utils import formataddr
 from html import escape
 
 from mailer.config import ListSettings, NetworkSettings
@@ -154,11 +154,13 @@ def build_list_copy(
     settings: ListSettings,
     footer: str,
     rewrite_from: bool,
+    message_id: str,
 ) -> ListCopy:
+    """The copy members get of ``post``; ``message_id`` is the post's, the same in every
+    language's copy so that replies from readers of each thread together."""
     msg = message_from_bytes(post.raw, policy=_POLICY)
     for name in _DROP:
         del msg[name]
-    message_id = post.message_id or make_msgid(domain=network.domain)
     del msg["Message-ID"]
     msg["Message-ID"] = message_id
     del msg["Subject"]

@@ -228,3 +228,25 @@ def test_short_reply_to_a_post_titled_like_a_command_goes_out(embedded: Build, t
     assert f"[Verkosto] VS: {title}" in [str(m["Subject"]) for m in env.received(LIISA)]
     assert len(env.received(LIISA)) == 2
     assert _member(env, ANDERS).subscribed and _member(env, ANDERS).delivery == "each"
+
+
+def test_a_post_without_message_id_has_one_in_every_language(embedded: Build) -> None:
+    """Readers of each language's copy reply to the same Message-ID, also when the post
+    came without one and the service had to give it one."""
+    env, _ = _list(embedded)
+    env.deliver(
+        f"From: Liisa Laine <{LIISA}>\nTo: {LIST}\nSubject: Talviaikataulut\n\n"
+        "Onko kellään kokemusta talviaikatauluista?\nLiisa\n".encode(),
+        to=LIST,
+    )
+    env.cycle()
+    ids = {
+        str(m["Message-ID"])
+        for who in (JOHN, ANDERS, LEAVER)
+        for m in env.received(who)
+        if "Talviaikataulut" in str(m["Subject"])
+    }
+    assert len(ids) == 1 and None not in ids
+    with env.app.db.transaction() as session:
+        stored = session.scalars(select(ListPost.message_id).order_by(ListPost.id)).all()
+    assert stored[-1] in ids

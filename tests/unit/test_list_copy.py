@@ -49,7 +49,9 @@ def _post(*, plain: bool, html: bool, attachment: bool = False) -> EmailMessage:
 
 def _copy(post: EmailMessage) -> EmailMessage:
     parsed = parse_message(post.as_bytes())
-    copy = build_list_copy(parsed, SETTINGS.network, SETTINGS.list, FOOTER, rewrite_from=False)
+    copy = build_list_copy(
+        parsed, SETTINGS.network, SETTINGS.list, FOOTER, rewrite_from=False, message_id="<p@x>"
+    )
     msg = message_from_bytes(copy.raw, policy=default)
     assert isinstance(msg, EmailMessage)
     return msg
@@ -107,7 +109,12 @@ def test_signed_post_keeps_its_signature_and_gets_a_footer_part() -> None:
         b"Content-Type: application/pgp-signature\r\n\r\nSIG\r\n--b--\r\n"
     )
     copy = build_list_copy(
-        parse_message(raw), SETTINGS.network, SETTINGS.list, FOOTER, rewrite_from=False
+        parse_message(raw),
+        SETTINGS.network,
+        SETTINGS.list,
+        FOOTER,
+        rewrite_from=False,
+        message_id="<s@example.test>",
     )
     msg = message_from_bytes(copy.raw, policy=default)
     assert msg.get_content_type() == "multipart/mixed"
