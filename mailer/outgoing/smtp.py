@@ -44,6 +44,12 @@ CLOSE_TIMEOUT = 5.0
 _CONNECTION_ERRORS = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError)
 
 
+class _LostInTransaction(Exception):
+    """The connection failed after the server had answered MAIL: it was alive, so a
+    retry is no cure for a stale pool entry and might deliver a second copy (a slow
+    content filter whose final 250 came after our timeout)."""
+
+
 @dataclass(frozen=True)
 class SendResult:
     """What became of each recipient of one message."""
@@ -225,9 +231,11 @@ class SmtpSender:
 
         A server may drop an idle connection without the client having noticed
         yet (or a NAT may forget it silently). Only a connection that had been
-        idle in the pool gets the second try: on a fresh one the failure is real.
-        Like any SMTP retry this can duplicate a message whose final 250 was lost
-        with the connection; losing it instead would be worse.
+        idle in the pool gets the second try, and only while the server has not
+        yet answered MAIL: on a fresh connection, or once the transaction was
+        under way, the failure is real and the copy is retried later by the
+        outbox like any temporary failure (which may still duplicate a message
+        whose final 250 was lost; losing it instead would be worse).
         """
         for attempt in (1, 2):
             reused = client.is_connected
@@ -264,6 +272,11 @@ class SmtpSender:
                 # The message needs SMTPUTF8 and this server will never take it.
                 for recipient in recipients:
                     outcome.permanent[recipient] = exc.message
+                return
+            except _LostInTransaction as exc:
+                self._drop(client)
+                for recipient in recipients:
+                    outcome.temporary[recipient] = f"connection lost during DATA: {exc}"
                 return
             except _CONNECTION_ERRORS as exc:
                 self._drop(client)
@@ -326,7 +339,10 @@ class SmtpSender:
                     )
             if len(refused) == len(recipients):
                 raise aiosmtplib.SMTPRecipientsRefused(refused)
-            await client.data(data)
+            try:
+                await client.data(data)
+            except _CONNECTION_ERRORS as exc:
+                raise _LostInTransaction(str(exc)) from exc
         except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused):
             with contextlib.suppress(ConnectionError, aiosmtplib.SMTPResponseException):
                 await client.rset()

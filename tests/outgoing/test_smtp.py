@@ -370,6 +370,23 @@ def test_stale_retry_happens_only_once(server: Server) -> None:
     assert len(server.handler.mail_peers) == 3  # ok, dropped, dropped on the retry
 
 
+def test_a_timeout_after_data_is_not_retried_at_once(server: Server) -> None:
+    """A pooled connection that answered MAIL was alive: a DATA whose final reply comes
+    too late is a temporary failure, not a stale connection to retry on a fresh one
+    (which would hand a slow content filter the same message twice)."""
+
+    async def body(sender: SmtpSender) -> SendResult:
+        await sender.send(SENDER, ["a@example.test"], message(1))
+        server.handler.data_delay = 1.5
+        return await sender.send(SENDER, ["a@example.test"], message(2))
+
+    result = with_sender(smtp_settings(server.port, timeout=0.5), body)
+
+    assert list(result.temporary) == ["a@example.test"]
+    assert "during DATA" in result.temporary["a@example.test"]
+    assert len(server.handler.mail_peers) == 2  # the first message and this one, no retry
+
+
 def test_fresh_connection_failure_is_not_retried(server: Server) -> None:
     """A drop on a brand-new connection is a real failure, not a stale pool entry."""
     server.handler.drop_at_mail = 99
