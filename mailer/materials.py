@@ -330,10 +330,7 @@ def _send_to_registrants(
     attached, listed = pack(items, ctx.settings.materials.max_mail_bytes, first_always=False)
     store = Store.of(ctx.settings)
     files = [outgoing(store, m) for m in attached]
-    languages: dict[str, list[Registration]] = {}
-    for person in people:
-        languages.setdefault(ctx.templates.language(person.language), []).append(person)
-    for language, group in languages.items():
+    for language, group in ctx.templates.by_language(people, lambda p: p.language).items():
         rendered = ctx.templates.render(
             language,
             "materials/event_materials",

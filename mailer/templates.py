@@ -8,11 +8,12 @@ not in a member's inbox.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, format_time
@@ -21,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from mailer.config import LANGUAGES
 
+T = TypeVar("T")
 _KILOBYTE = 1024
 _MEGABYTE = 1024 * 1024  # as Windows and Outlook count them
 
@@ -100,6 +102,16 @@ class Templates:
 
     def language(self, wanted: str | None) -> str:
         return wanted if wanted in LANGUAGES else self.default_language
+
+    def by_language(
+        self, items: Iterable[T], language_of: Callable[[T], str | None]
+    ) -> dict[str, list[T]]:
+        """``items`` grouped by the language each reads, so that a mail to many is rendered
+        once per language however many read it (an unknown language reads the default)."""
+        groups: dict[str, list[T]] = {}
+        for item in items:
+            groups.setdefault(self.language(language_of(item)), []).append(item)
+        return groups
 
     def render(self, language: str | None, name: str, **context: Any) -> Rendered:
         lang = self.language(language)

@@ -70,9 +70,8 @@ def distribute(
     their language: one copy per language, stored once and shared by its readers."""
     settings, network = ctx.settings.list, ctx.settings.network
     rewrite = strict_dmarc(msg, ctx.settings.security.trusted_authserv_id, settings.dmarc_domains)
-    copies: dict[str, list[Copy]] = {}
-    for member in _readers(ctx):
-        copies.setdefault(ctx.templates.language(member.language), []).append(
+    copies = {
+        language: [
             Copy(
                 address=member.email,
                 envelope_from=return_path(network, ctx.tokens, member.id),
@@ -80,7 +79,12 @@ def distribute(
                     network, settings, ctx.tokens.make(UNSUBSCRIBE_TOKEN, member.id)
                 ),
             )
-        )
+            for member in members
+        ]
+        for language, members in ctx.templates.by_language(
+            _readers(ctx), lambda m: m.language
+        ).items()
+    }
     # One Message-ID for every language's copy (a post without one gets it here).
     post.message_id = post.message_id or msg.message_id or make_msgid(domain=network.domain)
     for language, readers in copies.items():

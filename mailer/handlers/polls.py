@@ -316,10 +316,7 @@ def send_ballots(ctx: HandlerContext, poll: Poll) -> int:
     """One stored ballot per language, a copy per person with their own To line."""
     network = ctx.settings.network
     people = _audience(ctx, poll)
-    by_language: dict[str, list[tuple[str, str]]] = {}
-    for address, name, language in people:
-        by_language.setdefault(language, []).append((address, name))
-    for language, group in by_language.items():
+    for language, group in ctx.templates.by_language(people, _language_of).items():
         subject, text = _render_ballot(ctx, poll, language)
         draft = Draft(
             to=[],
@@ -331,7 +328,7 @@ def send_ballots(ctx: HandlerContext, poll: Poll) -> int:
             language=language,
             headers={"Precedence": "bulk"},
         )
-        broadcast(ctx.session, draft, group, network, ctx.now)
+        broadcast(ctx.session, draft, _named(group), network, ctx.now)
     poll.invited, poll.ballots_sent_at = len(people), ctx.now
     ctx.actions.append(f"send {poll.kind} #{poll.id} to {len(people)} people")
     return len(people)
@@ -516,7 +513,9 @@ def close(ctx: HandlerContext, poll: Poll) -> None:
         )
     )
     if poll.publish_results and poll.kind == "poll":
-        for language, group in _by_language(_audience(ctx, poll)).items():
+        for language, group in ctx.templates.by_language(
+            _audience(ctx, poll), _language_of
+        ).items():
             rendered = ctx.templates.render(
                 language,
                 "polls/results",
@@ -534,15 +533,17 @@ def close(ctx: HandlerContext, poll: Poll) -> None:
                 language=language,
                 headers={"Precedence": "bulk"},
             )
-            broadcast(ctx.session, draft, group, network, ctx.now)
+            broadcast(ctx.session, draft, _named(group), network, ctx.now)
     ctx.actions.append(f"close {poll.kind} #{poll.id}: {result.ballots} ballots")
 
 
-def _by_language(people: list[tuple[str, str, str]]) -> dict[str, list[tuple[str, str]]]:
-    groups: dict[str, list[tuple[str, str]]] = {}
-    for address, name, language in people:
-        groups.setdefault(language, []).append((address, name))
-    return groups
+def _language_of(person: tuple[str, str, str]) -> str:
+    return person[2]
+
+
+def _named(people: list[tuple[str, str, str]]) -> list[tuple[str, str]]:
+    """(address, name) of each (address, name, language): broadcast's people."""
+    return [(address, name) for address, name, _ in people]
 
 
 def _survey_rows(session: Session, poll: Poll) -> list[tuple[str, list[str]]]:
