@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -96,6 +96,34 @@ def drain(
     return asyncio.run(run())
 
 
+class Wrapped:
+    """The real SMTP sender with a test's own step before and after each send."""
+
+    def __init__(
+        self,
+        inner: SmtpSender,
+        before: Callable[[], Awaitable[None]] | None = None,
+        after: Callable[[SendOutcome], None] | None = None,
+    ) -> None:
+        self.inner, self.before, self.after = inner, before, after
+
+    async def send(self, envelope_from: str, recipients: Sequence[str], data: bytes) -> SendOutcome:
+        if self.before is not None:
+            await self.before()
+        outcome = await self.inner.send(envelope_from, recipients, data)
+        if self.after is not None:
+            self.after(outcome)
+        return outcome
+
+
+def wrapping(
+    before: Callable[[], Awaitable[None]] | None = None,
+    after: Callable[[SendOutcome], None] | None = None,
+) -> Callable[[SmtpSender], Wrapped]:
+    """``drain``'s ``wrap``: the sender it makes runs ``before`` and ``after`` each send."""
+    return lambda inner: Wrapped(inner, before, after)
+
+
 def test_every_copy_is_sent_once_and_committed(server: Server, tmp_path: Path) -> None:
     """Group-committed outcomes survive: a fresh connection sees every copy sent once."""
     db = database(tmp_path)
@@ -155,20 +183,10 @@ def test_unrecorded_copies_stay_within_the_bound(
     lock = threading.Lock()
     state = {"unrecorded": 0, "peak": 0, "commits": 0}
 
-    class Counting:
-        """The real SMTP sender; counts copies the server accepted."""
-
-        def __init__(self, inner: SmtpSender) -> None:
-            self.inner = inner
-
-        async def send(
-            self, envelope_from: str, recipients: Sequence[str], data: bytes
-        ) -> SendOutcome:
-            outcome = await self.inner.send(envelope_from, recipients, data)
-            with lock:
-                state["unrecorded"] += len(outcome.accepted)
-                state["peak"] = max(state["peak"], state["unrecorded"])
-            return outcome
+    def count_accepted(outcome: SendOutcome) -> None:
+        with lock:
+            state["unrecorded"] += len(outcome.accepted)
+            state["peak"] = max(state["peak"], state["unrecorded"])
 
     record = outbox._record
 
@@ -181,7 +199,9 @@ def test_unrecorded_copies_stay_within_the_bound(
 
     monkeypatch.setattr(outbox, "_record", busy_database)
 
-    stats = drain(outbox, server.port, Counting, parallel=8, unrecorded=6, group=3)
+    stats = drain(
+        outbox, server.port, wrapping(after=count_accepted), parallel=8, unrecorded=6, group=3
+    )
 
     assert stats.sent == 60
     assert state["peak"] <= 6, f"{state['peak']} copies accepted but not yet recorded"
@@ -196,17 +216,12 @@ def test_stop_hands_back_what_was_not_sent(server: Server, tmp_path: Path) -> No
     outbox = Outbox(db, OutboxSettings(), Clock())
     sends = Counter[str]()
 
-    class Stopping:
-        def __init__(self, inner: SmtpSender) -> None:
-            self.inner = inner
+    async def count() -> None:
+        sends["n"] += 1
 
-        async def send(
-            self, envelope_from: str, recipients: Sequence[str], data: bytes
-        ) -> SendOutcome:
-            sends["n"] += 1
-            return await self.inner.send(envelope_from, recipients, data)
-
-    first = drain(outbox, server.port, Stopping, parallel=2, should_stop=lambda: sends["n"] >= 5)
+    first = drain(
+        outbox, server.port, wrapping(count), parallel=2, should_stop=lambda: sends["n"] >= 5
+    )
 
     assert first.sent == sends["n"] < 50
     committed = rows(db)
@@ -266,20 +281,13 @@ def test_a_failing_send_still_commits_what_was_accepted(server: Server, tmp_path
     outbox = Outbox(db, OutboxSettings(), Clock())
     sends = Counter[str]()
 
-    class Breaking:
-        def __init__(self, inner: SmtpSender) -> None:
-            self.inner = inner
-
-        async def send(
-            self, envelope_from: str, recipients: Sequence[str], data: bytes
-        ) -> SendOutcome:
-            sends["n"] += 1
-            if sends["n"] == 10:
-                raise RuntimeError("a bug")
-            return await self.inner.send(envelope_from, recipients, data)
+    async def break_at_ten() -> None:
+        sends["n"] += 1
+        if sends["n"] == 10:
+            raise RuntimeError("a bug")
 
     with pytest.raises(RuntimeError, match="a bug"):
-        drain(outbox, server.port, Breaking, parallel=1)
+        drain(outbox, server.port, wrapping(break_at_ten), parallel=1)
 
     committed = rows(db)
     assert sum(r.state == "sent" for r in committed.values()) == 9 == len(server.handler.received)
@@ -337,23 +345,16 @@ def test_a_lost_cancellation_does_not_keep_the_drain_waiting(
 
     monkeypatch.setattr(outbox, "_record", failing_after_four)
 
-    class Deaf:
-        def __init__(self, inner: SmtpSender) -> None:
-            self.inner = inner
-
-        async def send(
-            self, envelope_from: str, recipients: Sequence[str], data: bytes
-        ) -> SendOutcome:
-            state["sends"] += 1
-            # Lost, as asyncio.wait_for on Python 3.11 sometimes loses a cancellation.
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.sleep(0.01)
-            return await self.inner.send(envelope_from, recipients, data)
+    async def deaf() -> None:
+        state["sends"] += 1
+        # Lost, as asyncio.wait_for on Python 3.11 sometimes loses a cancellation.
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(0.01)
 
     async def run() -> None:
         sender = SmtpSender(smtp_settings(server.port, connections=4))
         try:
-            drained = outbox.drain(Deaf(sender), parallel=4, unrecorded=4, group=2)
+            drained = outbox.drain(Wrapped(sender, deaf), parallel=4, unrecorded=4, group=2)
             await asyncio.wait_for(drained, timeout=60)  # a deadline, not a measurement
         finally:
             await sender.close()
@@ -370,20 +371,10 @@ def test_copy_whose_lease_ran_low_is_not_sent(server: Server, tmp_path: Path) ->
     clock = Clock()
     outbox = Outbox(db, OutboxSettings(), clock)
 
-    class SlowServer:
-        """Each transaction seems to take most of the lease."""
+    def take_most_of_the_lease(_outcome: SendOutcome) -> None:
+        clock.advance(LEASE - LEASE_LEFT + timedelta(seconds=1))
 
-        def __init__(self, inner: SmtpSender) -> None:
-            self.inner = inner
-
-        async def send(
-            self, envelope_from: str, recipients: Sequence[str], data: bytes
-        ) -> SendOutcome:
-            outcome = await self.inner.send(envelope_from, recipients, data)
-            clock.advance(LEASE - LEASE_LEFT + timedelta(seconds=1))
-            return outcome
-
-    first = drain(outbox, server.port, SlowServer, parallel=1)
+    first = drain(outbox, server.port, wrapping(after=take_most_of_the_lease), parallel=1)
 
     assert first == DrainStats(sent=1)
     assert drain(outbox, server.port) == DrainStats(sent=9)
