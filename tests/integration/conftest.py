@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 from harness.servers import MailServers
 
 from mailer.app import App
+from mailer.cli import main
 from mailer.clock import Clock
 from mailer.config import settings_from_dict
 from mailer.daemon import Daemon
@@ -51,6 +53,42 @@ def service_config(
     for name, values in sections.items():
         raw.setdefault(name, {}).update(values)
     return raw
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"no TOML for {value!r}")
+
+
+def write_config(path: Path, raw: dict[str, dict[str, Any]]) -> Path:
+    """The one-level tables of ``service_config`` as a TOML file."""
+    lines: list[str] = []
+    for table, values in raw.items():
+        lines.append(f"[{table}]")
+        lines.extend(f"{key} = {_toml_value(value)}" for key, value in values.items())
+        lines.append("")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def cli_runner(
+    servers: MailServers, tmp_path: Path, **sections: dict[str, Any]
+) -> Callable[[str], None]:
+    """``mailer --config … --now WHEN run --once`` against the harness and tmp_path's cli.db."""
+    raw = service_config(servers, f"sqlite:///{tmp_path / 'cli.db'}", **sections)
+    config = write_config(tmp_path / "mailer.toml", raw)
+
+    def run(when: str) -> None:
+        assert main(["--config", str(config), "--now", when, "run", "--once"]) == 0
+
+    return run
 
 
 @pytest.fixture

@@ -3,26 +3,23 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
 import pytest
 from harness.servers import MailServers
 from sqlalchemy import func, select
 
 from mailer.app import App
-from mailer.cli import main
 from mailer.clock import Clock
 from mailer.db.events import Event
 from mailer.db.models import OutboxMessage, OutboxRecipient, Ticket
 from mailer.roster import import_csv
 
-from .conftest import AppFactory, service_config
+from .conftest import AppFactory, cli_runner
 from .mail import outlook_reply, question
 
 pytestmark = pytest.mark.servers
@@ -35,30 +32,14 @@ def _body(msg: EmailMessage) -> str:
     return part.get_content().replace("\r\n", "\n") if part is not None else ""
 
 
-def _toml(data: dict[str, Any]) -> str:
-    lines = []
-    for section, values in data.items():
-        lines.append(f"[{section}]")
-        lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
-    return "\n".join(lines) + "\n"
-
-
 @pytest.fixture
 def run_at(clean_mail: MailServers, tmp_path: Path) -> Callable[[str], None]:
-    """``mailer --config … --now WHEN run --once`` against the harness and tmp_path's DB."""
-    config = tmp_path / "mailer.toml"
-    raw = service_config(
+    return cli_runner(
         clean_mail,
-        f"sqlite:///{tmp_path / 'cli.db'}",
+        tmp_path,
         digests={"coordinator_hour": 7, "weekly": True},
         list={"digest_hour": 7, "weekly_digest_day": "monday"},
     )
-    config.write_text(_toml(raw), encoding="utf-8")
-
-    def run(when: str) -> None:
-        assert main(["--config", str(config), "--now", when, "run", "--once"]) == 0
-
-    return run
 
 
 def _app(make_app: AppFactory, tmp_path: Path, servers: MailServers, users: str) -> App:

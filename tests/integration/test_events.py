@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -30,7 +28,7 @@ from mailer.events.summary import summarise
 from mailer.jobs import job_context
 from mailer.roster import import_csv
 
-from .conftest import AppFactory, cycle, service_config
+from .conftest import AppFactory, cli_runner, cycle
 from .mail import gmail_reply, outlook_reply, question
 
 pytestmark = pytest.mark.servers
@@ -420,26 +418,9 @@ def test_waitlist_and_promotion(
 # ---- reminders by --now ---------------------------------------------------------------------
 
 
-def _toml(data: dict[str, Any]) -> str:
-    lines = []
-    for section, values in data.items():
-        lines.append(f"[{section}]")
-        lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
-    return "\n".join(lines) + "\n"
-
-
 @pytest.fixture
 def run_at(clean_mail: MailServers, tmp_path: Path) -> Callable[[str], None]:
-    """``mailer --config … --now WHEN run --once`` against the harness and tmp_path's DB."""
-    config = tmp_path / "mailer.toml"
-    config.write_text(
-        _toml(service_config(clean_mail, f"sqlite:///{tmp_path / 'cli.db'}")), encoding="utf-8"
-    )
-
-    def run(when: str) -> None:
-        assert main(["--config", str(config), "--now", when, "run", "--once"]) == 0
-
-    return run
+    return cli_runner(clean_mail, tmp_path)
 
 
 def _cli_app(make_app: AppFactory, tmp_path: Path) -> App:

@@ -34,7 +34,7 @@ from sqlalchemy.exc import OperationalError
 
 from mailer.daemon import Daemon
 
-from .conftest import AppFactory, service_config
+from .conftest import AppFactory, service_config, write_config
 from .mail import question
 
 pytestmark = pytest.mark.servers
@@ -45,29 +45,6 @@ QUESTION_RE = re.compile(r"Kysymys (\d+)\b")
 
 
 # ---------------------------------------------------------------- helpers --
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"no TOML for {value!r}")
-
-
-def write_config(path: Path, raw: dict[str, dict[str, Any]]) -> Path:
-    """The one-level tables of ``service_config`` as a TOML file."""
-    lines: list[str] = []
-    for table, values in raw.items():
-        lines.append(f"[{table}]")
-        lines.extend(f"{key} = {_toml_value(value)}" for key, value in values.items())
-        lines.append("")
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
-
-
 def wait_until(
     condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.1
 ) -> Any:
