@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
 
 from mailer.coordinator_digest import send_coordinator_digest
 from mailer.handlers.context import HandlerContext
-from mailer.jobs import job_context
+from mailer.jobs import run_in_transaction, run_job
 from mailer.materials import send_event_materials
 from mailer.weekly_digest import send_weekly_digests
 
@@ -29,24 +28,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("mailer.digests")
 
 
-def _run(app: App, work: Callable[[HandlerContext], int]) -> int:
-    with app.db.transaction() as session:
-        return work(job_context(app, session))
-
-
-async def _job(daemon: Daemon, work: Callable[[HandlerContext], int]) -> None:
-    if await asyncio.to_thread(_run, daemon.app, work):
-        daemon.wake_outbox()
-
-
 async def event_materials(daemon: Daemon) -> None:
     """An event's material to its registrants once the event is over."""
-    await _job(daemon, send_event_materials)
+    await run_job(daemon, send_event_materials)
 
 
 def _coordinator_digest(app: App) -> int:
     try:
-        return _run(app, send_coordinator_digest)
+        return run_in_transaction(app, send_coordinator_digest)
     except IntegrityError:
         log.info("coordinator digest already taken by another daemon")
         return 0
@@ -64,4 +53,4 @@ def _weekly(ctx: HandlerContext) -> int:
 
 async def weekly_digest(daemon: Daemon) -> None:
     """The members' weekly update at the list's digest hour on its weekly day."""
-    await _job(daemon, _weekly)
+    await run_job(daemon, _weekly)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
@@ -35,6 +36,19 @@ def job_context(app: App, session: Session) -> HandlerContext:
     )
 
 
+def run_in_transaction(app: App, work: Callable[[HandlerContext], int]) -> int:
+    """``work`` in a transaction of its own; how much mail it queued."""
+    with app.db.transaction() as session:
+        return work(job_context(app, session))
+
+
+async def run_job(daemon: Daemon, work: Callable[[HandlerContext], int]) -> None:
+    """``work`` in its own transaction in a worker thread (the event loop keeps sending),
+    and the outbox woken when it queued mail."""
+    if await asyncio.to_thread(run_in_transaction, daemon.app, work):
+        daemon.wake_outbox()
+
+
 async def wake_outbox(daemon: Daemon) -> None:
     """Retries come due by the clock, not by a new commit: look for them."""
     daemon.wake_outbox()
@@ -59,24 +73,15 @@ async def list_digests(daemon: Daemon) -> None:
         daemon.wake_outbox()
 
 
-def _expire_held(app: App) -> int:
-    with app.db.transaction() as session:
-        return list_posts.expire_held(job_context(app, session))
-
-
 async def expire_held_posts(daemon: Daemon) -> None:
     """Held list posts older than the configured age expire, with a notice."""
-    if await asyncio.to_thread(_expire_held, daemon.app):
-        daemon.wake_outbox()
+    await run_job(daemon, list_posts.expire_held)
 
 
-def _polls(app: App) -> int:
-    with app.db.transaction() as session:
-        ctx = job_context(app, session)
-        return polls.send_due_ballots(ctx) + polls.close_due(ctx)
+def _polls(ctx: HandlerContext) -> int:
+    return polls.send_due_ballots(ctx) + polls.close_due(ctx)
 
 
 async def poll_deadlines(daemon: Daemon) -> None:
     """Ballots of polls opened from the command line; results of polls past their deadline."""
-    if await asyncio.to_thread(_polls, daemon.app):
-        daemon.wake_outbox()
+    await run_job(daemon, _polls)
