@@ -35,7 +35,7 @@ from mailer.inbound.message import InboundMessage
 from mailer.matchers.coordinator import is_coordinator
 from mailer.outgoing.compose import Draft, OutgoingAttachment
 from mailer.parsing.commands import command_lines
-from mailer.parsing.forms import EVENT_FIELDS, parse_form
+from mailer.parsing.forms import EVENT_FIELDS, FormResult, parse_form
 
 FORM_ADDRESS = "tapahtuma"
 CSV_NAME = "osallistujat.csv"
@@ -215,12 +215,9 @@ def _send(ctx: HandlerContext, msg: InboundMessage, event: Event) -> None:
         )
 
 
-def coordinator_reply(ctx: HandlerContext, msg: InboundMessage, event_id: int) -> None:
-    """The coordinator's reply to an event's preview or confirmation."""
-    event = ctx.session.get(Event, event_id)
-    if event is None or not is_coordinator(msg, ctx.settings):
-        ctx.file("event command not from a coordinator, or for an unknown event")
-        return
+def read_reply(ctx: HandlerContext, msg: InboundMessage) -> tuple[set[str], FormResult]:
+    """A coordinator's reply about an event: its command words (send, participants,
+    cancel) and the form lines that change the event."""
     found, rest = command_lines(
         msg.new_text,
         {
@@ -229,7 +226,16 @@ def coordinator_reply(ctx: HandlerContext, msg: InboundMessage, event_id: int) -
             "cancel": ctx.rules.words("event.cancel"),
         },
     )
-    parsed = parse_form(rest, EVENT_FIELDS)
+    return found, parse_form(rest, EVENT_FIELDS)
+
+
+def coordinator_reply(ctx: HandlerContext, msg: InboundMessage, event_id: int) -> None:
+    """The coordinator's reply to an event's preview or confirmation."""
+    event = ctx.session.get(Event, event_id)
+    if event is None or not is_coordinator(msg, ctx.settings):
+        ctx.file("event command not from a coordinator, or for an unknown event")
+        return
+    found, parsed = read_reply(ctx, msg)
     if "participants" in found:
         _participants(ctx, event, msg)
     if event.state == "cancelled":

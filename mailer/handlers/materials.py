@@ -34,8 +34,7 @@ from mailer.handlers.context import HandlerContext
 from mailer.inbound.message import Attachment, InboundMessage
 from mailer.matchers.coordinator import is_coordinator
 from mailer.outgoing.compose import Draft
-from mailer.parsing.commands import command_lines, normalise_word
-from mailer.parsing.forms import EVENT_FIELDS, parse_form
+from mailer.parsing.commands import normalise_word
 from mailer.parsing.language import guess_language
 from mailer.parsing.materials import event_reference, fetch_numbers, files
 
@@ -172,15 +171,7 @@ def event_reply(ctx: HandlerContext, msg: InboundMessage) -> None:
 
 def _has_event_commands(ctx: HandlerContext, msg: InboundMessage) -> bool:
     """Whether the reply also says something to the event (``LÄHETÄ``, a form line …)."""
-    found, rest = command_lines(
-        msg.new_text,
-        {
-            "send": ctx.rules.words("event.send"),
-            "participants": ctx.rules.words("event.participants"),
-            "cancel": ctx.rules.words("event.cancel"),
-        },
-    )
-    parsed = parse_form(rest, EVENT_FIELDS)
+    found, parsed = events.read_reply(ctx, msg)
     return bool(found or parsed.values or parsed.errors)
 
 
