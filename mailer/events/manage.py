@@ -34,24 +34,29 @@ SCHEDULED = {"Auto-Submitted": "auto-generated"}  # mail the clock sent, not a p
 
 def tell(
     ctx: HandlerContext,
+    registration: Registration,
     *,
-    to: str,
-    name: str,
-    language: str,
     template: str,
     kind: str,
     event: Event,
     reply_to: str,
     **context: object,
 ) -> None:
-    """One mail about ``event`` to one person, not in answer to anything they sent."""
+    """One mail about ``event`` to one registrant (or one waiting), in their language, not in
+    answer to anything they sent; the template sees the ``registration``."""
+    language = registration.language
     rendered = ctx.templates.render(
-        language, template, network=ctx.settings.network, event=event, **context
+        language,
+        template,
+        network=ctx.settings.network,
+        event=event,
+        registration=registration,
+        **context,
     )
     ctx.send(
         Draft(
-            to=[to],
-            to_name=name,
+            to=[registration.email],
+            to_name=registration.name,
             subject=rendered.subject,
             text=rendered.text,
             kind=kind,
@@ -210,14 +215,11 @@ def tell_promoted(ctx: HandlerContext, event: Event, promoted: Sequence[Registra
     for registration in promoted:
         tell(
             ctx,
-            to=registration.email,
-            name=registration.name,
-            language=registration.language,
+            registration,
             template="events/promoted",
             kind="event-promoted",
             event=event,
             reply_to=invitation_reply_to(ctx, registration),
-            registration=registration,
         )
 
 

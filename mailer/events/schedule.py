@@ -63,14 +63,11 @@ def send_reminders(ctx: HandlerContext) -> int:
         for registration in people:
             tell(
                 ctx,
-                to=registration.email,
-                name=registration.name,
-                language=registration.language,
+                registration,
                 template="events/reminder",
                 kind=f"event-{latest.kind}-reminder",
                 event=event,
                 reply_to=invitation_reply_to(ctx, registration),
-                registration=registration,
                 with_link=latest.kind == "link",
             )
         latest.state, latest.done_at = "sent", ctx.now
@@ -103,14 +100,11 @@ def send_feedback_requests(ctx: HandlerContext) -> int:
         for registration in people:
             tell(
                 ctx,
-                to=registration.email,
-                name=registration.name,
-                language=registration.language,
+                registration,
                 template="events/feedback_request",
                 kind="event-feedback-request",
                 event=event,
                 reply_to=ctx.reply_address(FEEDBACK_TOKEN, registration.id),
-                registration=registration,
             )
         queued += len(people)
         log.info("feedback requested", extra={"event": event.id, "registrants": len(people)})
