@@ -49,7 +49,7 @@ from mailer.db.models import (
 from mailer.db.polls import Poll
 from mailer.digests import last_due, service_started
 from mailer.events.summary import NewRegistration, new_registrations
-from mailer.handlers.context import HandlerContext
+from mailer.handlers.context import WITHHELD, HandlerContext
 from mailer.handlers.digests import DIGEST_TOKEN
 from mailer.handlers.polls import tally
 from mailer.outgoing.compose import Draft
@@ -111,7 +111,7 @@ class FiledMail:
 FILED_KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("automatic", ("automatic mail", "out-of-office")),
     ("own-mail", ("our own mail came back",)),
-    ("rationed", ("automatic reply withheld",)),
+    ("rationed", (WITHHELD,)),
     ("duplicate", ("duplicate of an earlier message",)),
     ("empty", ("an empty mail",)),
     ("coordinator-help", ("a coordinator's mail that refers to nothing",)),
