@@ -195,7 +195,7 @@ def _file_mail(ctx: HandlerContext, msg: InboundMessage, attached: list[Attachme
         )
         # Answering the event's own mail leaves its subject ("VS: Esikatselu: …"):
         # the event's title says better what the material is.
-        replied = msg.subject != msg.clean_subject
+        replied = msg.subject_is_reply
         title = event.title if event is not None and replied else msg.clean_subject
     filing = bank.file_attachments(
         ctx, msg.sender, attached, title=title or attached[0].filename, event=event

@@ -117,6 +117,12 @@ class InboundMessage:
     defects: tuple[str, ...]  # parse defects worth logging
     headers: tuple[tuple[str, str], ...] = field(repr=False)  # (lower-case name, raw value)
 
+    @property
+    def subject_is_reply(self) -> bool:
+        """The subject carries a reply or forward prefix ("VS:", "Re:", "SV:", "Fwd:" …):
+        it was inherited from the mail answered, not chosen by the writer."""
+        return self.clean_subject != self.subject.strip()
+
     def header(self, name: str) -> str | None:
         """The first ``name`` header, decoded to one clean line; None if absent."""
         value = first(self.headers, name.lower())

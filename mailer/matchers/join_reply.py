@@ -31,7 +31,7 @@ def pending_join(session: Session, address: str) -> Request | None:
 
 
 def join_reply(msg: InboundMessage, ctx: RouteContext) -> str | None:
-    if not msg.sender or msg.subject == msg.clean_subject:
+    if not msg.sender or not msg.subject_is_reply:
         return None  # no sender to confirm, or a new mail rather than a reply
     if ctx.settings.network.name.casefold() not in msg.clean_subject.casefold():
         return None  # a reply in some other thread: the confirmation's subject names us

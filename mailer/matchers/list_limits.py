@@ -50,7 +50,7 @@ def _own_subject(msg: InboundMessage) -> str:
     A short reply ("Kiitos!") to a post titled "Ohje" or "Eroa" is a reply to the
     post, not a command: only its own first line may command.
     """
-    return "" if msg.clean_subject != msg.subject.strip() else msg.clean_subject
+    return "" if msg.subject_is_reply else msg.clean_subject
 
 
 def list_command(msg: InboundMessage, ctx: RouteContext) -> str | None:
